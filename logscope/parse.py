@@ -1,0 +1,236 @@
+"""The parser: a batch of raw log lines in, Arrow tables out.
+
+:func:`parse_lines` is pure (no I/O, no globals written) apart from advancing the
+caller's :class:`~logscope.envelope.YearState`, so it can run unchanged inside
+another engine. It works column-wise with pyarrow kernels:
+
+1. the envelope is split off every line (:mod:`logscope.envelope`);
+2. the program name picks a grammar (dictionary-encoded, so once per distinct name);
+3. each grammar's rules run in order on the rows no earlier rule took;
+4. the matches are assembled into the fixed :data:`~logscope.schema.EVENTS` schema.
+
+Every input line ends as exactly one of: an event row, an unparsed row with a
+reason, or a skipped line (another program: dovecot, sshd, cron ...).
+Rows come out grouped by rule, not in file order; ``line_no`` keeps the order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import envelope, grammars
+from .grammars import DIAGNOSTIC, Grammar, Rule
+from .schema import EVENTS, UNPARSED
+
+# Postfix daemons and commands; a program counts as Postfix when its last path element is
+# one of these and a syslog_name stands before it (postfix/smtpd, postfix-out/smtp, mx/submission/smtpd).
+POSTFIX_DAEMONS = frozenset(
+    "anvil bounce cleanup defer discard dnsblog error flush lmtp local master nqmgr oqmgr pickup pipe "
+    "postlogd postscreen proxymap proxywrite qmgr qmqpd retry scache showq smtp smtpd spawn tlsmgr "
+    "tlsproxy trace trivial-rewrite verify virtual postfix-script postsuper postqueue postdrop sendmail "
+    "postmap postalias postcat postconf postkick postlock postlog postmulti postfix".split()
+)
+# Postfix commands that also log under their bare name.
+POSTFIX_COMMANDS = frozenset("postfix postfix-script postsuper postqueue postdrop postmap postalias postlog postmulti".split())
+AMAVIS_PROGRAMS = frozenset({"amavis", "amavisd", "amavisd-new"})
+
+EVENT_TYPES = {f.name: f.type for f in EVENTS}
+_BRACKETED = ("sender", "recipient", "orig_to")
+
+
+@dataclass(frozen=True)
+class Program:
+    """What a syslog program name means."""
+
+    service: str | None
+    daemon: str
+    mail: bool  # Postfix or amavis
+
+
+@lru_cache(maxsize=4096)
+def classify_program(program: str) -> Program:
+    parts = program.split("/")
+    daemon = parts[-1]
+    service = "/".join(parts[:-1]) or None
+    if daemon in AMAVIS_PROGRAMS:
+        return Program(service, "amavis", True)
+    if len(parts) >= 2 and daemon in POSTFIX_DAEMONS:
+        return Program(service, daemon, True)
+    if len(parts) == 1 and daemon in POSTFIX_COMMANDS:
+        return Program(None, daemon, True)
+    return Program(service, daemon, False)
+
+
+@dataclass
+class Parsed:
+    events: pa.Table
+    unparsed: pa.Table
+    skipped: int
+    lines: int
+
+
+@lru_cache(maxsize=1)
+def _grammar_table() -> dict[str, Grammar]:
+    return grammars.by_daemon(grammars.load())
+
+
+def parse_lines(
+    lines: pa.Array,
+    *,
+    source: str,
+    first_line_no: int,
+    tz: str,
+    years: envelope.YearState,
+    daemons: dict[str, Grammar] | None = None,
+) -> Parsed:
+    """Parse one batch of lines (a pyarrow string array, no newlines)."""
+    daemons = _grammar_table() if daemons is None else daemons
+    n = len(lines)
+    env = envelope.parse(lines, tz, years)
+    line_no = pa.array(np.arange(first_line_no, first_line_no + n, dtype=np.int64))
+
+    # one look per distinct program name
+    prog_dict = pc.dictionary_encode(pc.fill_null(env.program, ""))
+    codes = prog_dict.indices.to_numpy(zero_copy_only=False)
+    names = prog_dict.dictionary.to_pylist()
+    infos = [classify_program(p) if p else None for p in names]
+    services = pa.array([i.service if i else None for i in infos], pa.string()).take(prog_dict.indices)
+    daemon_col = pa.array([i.daemon if i else None for i in infos], pa.string()).take(prog_dict.indices)
+
+    unparsed_parts: list[tuple[np.ndarray, str | pa.Array]] = []
+    no_header = ~env.ok & ~env.syslogd
+    if no_header.any():
+        unparsed_parts.append((np.flatnonzero(no_header), "no syslog header"))
+    skipped = int(env.syslogd.sum())
+
+    event_tables: list[pa.Table] = []
+    for code, info in enumerate(infos):
+        if info is None:
+            continue
+        rows = np.flatnonzero((codes == code) & env.ok)
+        if not len(rows):
+            continue
+        if not info.mail:
+            skipped += len(rows)
+            continue
+        grammar = daemons.get(info.daemon)
+        if grammar is None:
+            unparsed_parts.append((rows, f"no grammar for {info.daemon}"))
+            continue
+        tables, left = apply_grammar(grammar, env.body.take(pa.array(rows)), rows)
+        event_tables.extend(tables)
+        if len(left):
+            unparsed_parts.append((left, f"unrecognised {info.daemon} message"))
+
+    header = {
+        "ts": env.ts,
+        "host": env.host,
+        "program": env.program,
+        "service": services,
+        "daemon": daemon_col,
+        "pid": env.pid,
+        "line_no": line_no,
+    }
+    events = _assemble(event_tables, header, source, tz)
+    unparsed = _unparsed(unparsed_parts, lines, header, source)
+    return Parsed(events=events, unparsed=unparsed, skipped=skipped, lines=n)
+
+
+def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[list[pa.Table], np.ndarray]:
+    """Run a grammar's rules on ``body``; return matched tables (with ``_row``) and the rows left."""
+    tables = []
+    for rule in grammar.rules + (DIAGNOSTIC,):
+        if not len(rows):
+            break
+        m = pc.extract_regex(body, rule.pattern)
+        valid = m.is_valid().to_numpy(zero_copy_only=False)
+        if not valid.any():
+            continue
+        t = _rule_table(rule, m.filter(pa.array(valid)), rows[valid])
+        if grammar.finish is not None:
+            t = grammar.finish(t)
+        tables.append(t)
+        keep = ~valid
+        body = body.filter(pa.array(keep))
+        rows = rows[keep]
+    return tables, rows
+
+
+def _rule_table(rule: Rule, matched: pa.StructArray, rows: np.ndarray) -> pa.Table:
+    n = len(rows)
+    cols: dict[str, pa.Array] = {"_row": pa.array(rows, pa.int64())}
+    if rule.kind is not None:
+        cols["kind"] = pa.repeat(pa.scalar(rule.kind), n)
+    for i, f in enumerate(matched.type):
+        a = matched.field(i)
+        a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+        if f.name == "anvil_ts":
+            cols["_anvil_at"] = a
+            continue
+        typ = EVENT_TYPES[f.name]
+        cols[f.name] = a if typ == pa.string() else pc.cast(a, typ)
+    for name, value in rule.const.items():
+        cols[name] = pa.repeat(pa.scalar(value, EVENT_TYPES[name]), n)
+    return pa.table(cols)
+
+
+def _assemble(tables: list[pa.Table], header: dict[str, pa.Array], source: str, tz: str) -> pa.Table:
+    if not tables:
+        return EVENTS.empty_table()
+    t = pa.concat_tables(tables, promote_options="default")
+    idx = t.column("_row")
+    cols = {}
+    for f in EVENTS:
+        if f.name in header:
+            cols[f.name] = header[f.name].take(idx)
+        elif f.name == "source":
+            cols[f.name] = pa.repeat(pa.scalar(source), len(t))
+        elif f.name in t.column_names:
+            cols[f.name] = t.column(f.name).combine_chunks()
+        else:
+            cols[f.name] = pa.nulls(len(t), f.type)
+    if "queue_id" in t.column_names:
+        q = cols["queue_id"]
+        cols["queue_id"] = pc.if_else(pc.equal(q, "NOQUEUE"), pa.scalar(None, pa.string()), q)
+    for name in _BRACKETED:
+        if name in t.column_names:
+            cols[name] = _strip_brackets(cols[name])
+    if "_anvil_at" in t.column_names:
+        at = t.column("_anvil_at").combine_chunks()
+        has = at.is_valid()
+        if pc.any(has).as_py():
+            sel = pc.indices_nonzero(has)
+            conv = envelope.stamp_to_utc(at.take(sel), cols["ts"].take(sel), tz)
+            full = np.full(len(t), None, dtype=object)
+            full[sel.to_numpy()] = conv.to_pylist()
+            cols["anvil_ts"] = pa.array(full.tolist(), EVENTS.field("anvil_ts").type)
+    return pa.table(cols, schema=EVENTS)
+
+
+def _strip_brackets(a: pa.Array) -> pa.Array:
+    bracketed = pc.and_(pc.starts_with(a, "<"), pc.ends_with(a, ">"))
+    return pc.if_else(bracketed, pc.utf8_slice_codeunits(a, 1, -1), a)
+
+
+def _unparsed(parts: list[tuple[np.ndarray, str]], lines: pa.Array, header: dict, source: str) -> pa.Table:
+    if not parts:
+        return UNPARSED.empty_table()
+    rows = np.concatenate([r for r, _ in parts])
+    reasons = np.concatenate([np.full(len(r), why, dtype=object) for r, why in parts])
+    idx = pa.array(rows)
+    return pa.table(
+        {
+            "ts": header["ts"].take(idx),
+            "host": header["host"].take(idx),
+            "program": header["program"].take(idx),
+            "source": pa.repeat(pa.scalar(source), len(rows)),
+            "line_no": header["line_no"].take(idx),
+            "reason": pa.array(reasons, pa.string()),
+            "raw": lines.take(idx),
+        },
+        schema=UNPARSED,
+    )

@@ -1,0 +1,103 @@
+"""The fixed Arrow schemas of the store: ``events`` and ``unparsed``.
+
+One ``events`` row per understood log line. Every column is nullable; a grammar
+fills the columns its line carries. Column names follow Postfix's own words
+(``queue_id``, ``relay``, ``dsn``, ``delays``...). The README documents them.
+"""
+from __future__ import annotations
+
+import pyarrow as pa
+
+SCHEMA_VERSION = 1
+
+_S = pa.string()
+_I32 = pa.int32()
+_I64 = pa.int64()
+_F64 = pa.float64()
+TS = pa.timestamp("us", tz="UTC")
+
+# (name, type, description) — the README table is generated from this list.
+EVENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+    # envelope and provenance
+    ("ts", TS, "time of the line, UTC"),
+    ("host", _S, "syslog host name"),
+    ("program", _S, "syslog tag, e.g. postfix/submission/smtpd"),
+    ("service", _S, "master.cf service or syslog_name part before the daemon (postfix, postfix/submission)"),
+    ("daemon", _S, "last element of the program: smtpd, qmgr, anvil, amavis ..."),
+    ("pid", _I32, "process id"),
+    ("source", _S, "id of the ingested source (see manifest)"),
+    ("line_no", _I64, "1-based line number within the source"),
+    # common
+    ("kind", _S, "event kind, e.g. connect, reject, delivery (see README)"),
+    ("severity", _S, "warning, error, fatal or panic for msg_warn-style lines"),
+    ("queue_id", _S, "Postfix queue id; null for NOQUEUE"),
+    ("client_host", _S, "client host name ('unknown' when rDNS failed)"),
+    ("client_ip", _S, "client IP address"),
+    ("client_port", _I32, "client TCP port"),
+    # smtpd / postscreen decisions
+    ("stage", _S, "SMTP stage: CONNECT, HELO, EHLO, MAIL, RCPT, DATA, END-OF-MESSAGE ..."),
+    ("action", _S, "reject, reject_warning, hold, discard, defer, warn, milter-reject ..."),
+    ("code", _I32, "SMTP reply code"),
+    ("dsn", _S, "enhanced status code X.Y.Z"),
+    ("reply", _S, "reply text after code and dsn, or the status text of a delivery"),
+    ("restriction", _S, "classified cause: reject_rbl_client, check_sender_access ..."),
+    ("restriction_class", _S, "client, helo, sender, recipient, rbl, rhsbl, protocol, content, policy, unknown_user, relay ..."),
+    ("rbl_zone", _S, "DNS blocklist zone"),
+    ("rbl_class", _S, "rbl (client IP) or rhsbl_client/rhsbl_helo/rhsbl_sender/rhsbl_recipient/rhsbl_reverse_client"),
+    ("rbl_reply", _S, "A record a blocklist answered, e.g. 127.0.0.2"),
+    ("sender", _S, "envelope sender (from=); empty string for the null sender <>"),
+    ("recipient", _S, "envelope recipient (to=)"),
+    ("orig_to", _S, "original recipient before aliasing"),
+    ("helo", _S, "HELO/EHLO name"),
+    ("proto", _S, "SMTP or ESMTP"),
+    ("sasl_method", _S, "SASL mechanism"),
+    ("sasl_username", _S, "SASL user name"),
+    ("tls", _S, "TLS summary: protocol and cipher, or the tls= field of a delivery"),
+    # smtpd disconnect counters
+    ("commands", _S, "disconnect counters as logged: ehlo=1 mail=1 rcpt=0/1 ..."),
+    ("commands_ok", _I32, "accepted commands (commands=N/M: N)"),
+    ("commands_total", _I32, "issued commands (commands=N/M: M)"),
+    ("n_mail", _I32, "accepted MAIL commands in the session"),
+    ("n_rcpt", _I32, "accepted RCPT commands in the session"),
+    ("n_auth_failed", _I32, "failed AUTH commands in the session"),
+    # anvil, limits, postscreen rank
+    ("metric", _S, "anvil metric or limit: connection_rate, connection_count, message_rate, recipient_rate, newtls_rate, auth_rate, tlstrace_rate, cache_size"),
+    ("value", _I64, "the number that goes with metric (anvil peak, limit count, DNSBL rank, PREGREET bytes)"),
+    ("rate_unit_s", _I32, "anvil_rate_time_unit in seconds"),
+    ("anvil_service", _S, "anvil identifier's service part, e.g. smtp or 127.0.0.1:2525"),
+    ("anvil_ts", TS, "time stamp embedded in an anvil statistics line, UTC"),
+    # queue and delivery
+    ("message_id", _S, "Message-ID header value"),
+    ("size", _I64, "message size in bytes"),
+    ("nrcpt", _I32, "number of recipients"),
+    ("relay", _S, "relay=, e.g. mx.example.net[192.0.2.1]:25, local, none"),
+    ("delay", _F64, "total delay in seconds"),
+    ("delay_before_qmgr", _F64, "delays=a: before the queue manager (s)"),
+    ("delay_in_qmgr", _F64, "delays=b: in the queue manager (s)"),
+    ("delay_conn", _F64, "delays=c: connection setup incl. DNS, HELO, TLS (s)"),
+    ("delay_xmit", _F64, "delays=d: message transmission (s)"),
+    ("conn_use", _I32, "conn_use= connection reuse count"),
+    ("status", _S, "sent, deferred, bounced, expired, ... ; for amavis Passed/Blocked"),
+    ("new_queue_id", _S, "queue id created from this one (content filter re-queue, bounce notification)"),
+    # amavis
+    ("amavis_id", _S, "amavis log id, e.g. 04711-01"),
+    ("category", _S, "amavis category: CLEAN, SPAM, BANNED, INFECTED ..."),
+    ("hits", _F64, "SpamAssassin score"),
+    ("elapsed_ms", _I64, "amavis processing time (ms)"),
+    # free text
+    ("detail", _S, "the rest of the line that has no column of its own (warning text, matched header, test name ...)"),
+]
+
+EVENTS = pa.schema([pa.field(n, t) for n, t, _ in EVENT_COLUMNS])
+
+UNPARSED = pa.schema(
+    [
+        pa.field("ts", TS),
+        pa.field("host", _S),
+        pa.field("program", _S),
+        pa.field("source", _S),
+        pa.field("line_no", _I64),
+        pa.field("reason", _S),
+        pa.field("raw", _S),
+    ]
+)
