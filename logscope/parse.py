@@ -38,6 +38,7 @@ POSTFIX_DAEMONS = frozenset(
 POSTFIX_COMMANDS = frozenset("postfix postfix-script postsuper postqueue postdrop postmap postalias postlog postmulti".split())
 AMAVIS_PROGRAMS = frozenset({"amavis", "amavisd", "amavisd-new"})
 
+MAX_LINE = 64 << 10  # longer lines are kept truncated, as unparsed rows
 EVENT_TYPES = {f.name: f.type for f in EVENTS}
 _BRACKETED = ("sender", "recipient", "orig_to")
 
@@ -90,7 +91,13 @@ def parse_lines(
     """Parse one batch of lines (a pyarrow string array, no newlines)."""
     daemons = _grammar_table() if daemons is None else daemons
     n = len(lines)
+    too_long = pc.greater(pc.binary_length(lines), MAX_LINE)
+    long_rows = np.flatnonzero(too_long.to_numpy(zero_copy_only=False)) if pc.any(too_long).as_py() else None
+    if long_rows is not None:  # kept truncated, never parsed
+        lines = pc.if_else(too_long, pc.utf8_slice_codeunits(lines, 0, MAX_LINE), lines)
     env = envelope.parse(lines, tz, years)
+    if long_rows is not None:
+        env.ok[long_rows] = False
     line_no = pa.array(np.arange(first_line_no, first_line_no + n, dtype=np.int64))
 
     # one look per distinct program name
@@ -103,6 +110,9 @@ def parse_lines(
 
     unparsed_parts: list[tuple[np.ndarray, str | pa.Array]] = []
     no_header = ~env.ok & ~env.syslogd
+    if long_rows is not None:
+        no_header[long_rows] = False
+        unparsed_parts.append((long_rows, f"line longer than {MAX_LINE} bytes, truncated"))
     if no_header.any():
         unparsed_parts.append((np.flatnonzero(no_header), "no syslog header"))
     skipped = int(env.syslogd.sum())

@@ -1,0 +1,251 @@
+"""Ingest: sources → parse → store, in one locked, atomic transaction.
+
+Each source is matched against the manifest by the hash of its first KiB:
+an unchanged file is skipped without being opened, a grown file is read from
+the recorded offset, a rotated (renamed, compressed) file is recognised as the
+source it was. Memory stays bounded: one chunk of lines is parsed and written
+at a time.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from . import envelope, parse, sources
+from .errors import ConfigError, LogscopeError, UnreadableSource
+from .store import Store
+
+
+@dataclass
+class SourceReport:
+    path: str
+    source: str | None = None  # source id
+    state: str = "new"  # new, grown, unchanged, rotated, empty, failed
+    lines: int = 0
+    events: int = 0
+    unparsed: int = 0
+    skipped: int = 0
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    store: str
+    sources: list[SourceReport] = field(default_factory=list)
+    kinds: Counter = field(default_factory=Counter)
+    unparsed_reasons: Counter = field(default_factory=Counter)
+    elapsed_s: float = 0.0
+    commit: str | None = None
+
+    def total(self, attr: str) -> int:
+        return sum(getattr(s, attr) for s in self.sources)
+
+    @property
+    def lines(self) -> int:
+        return self.total("lines")
+
+    @property
+    def readable(self) -> bool:
+        """False only when every source failed: the CLI's non-zero exit."""
+        return any(s.error is None for s in self.sources)
+
+    def as_dict(self) -> dict:
+        return {
+            "store": self.store,
+            "commit": self.commit,
+            "lines": self.lines,
+            "events": self.total("events"),
+            "unparsed": self.total("unparsed"),
+            "skipped": self.total("skipped"),
+            "elapsed_s": round(self.elapsed_s, 3),
+            "lines_per_s": round(self.lines / self.elapsed_s) if self.elapsed_s else None,
+            "kinds": dict(self.kinds.most_common()),
+            "unparsed_reasons": dict(self.unparsed_reasons.most_common()),
+            "sources": [s.__dict__ for s in self.sources],
+        }
+
+
+Progress = Callable[[str, int, int], None]  # (path, raw bytes done in this source, size)
+
+
+def check_zone(tz: str) -> str:
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(f"unknown time zone {tz!r}; use an IANA name such as Europe/Berlin or UTC") from exc
+    return tz
+
+
+def ingest(
+    paths: list[str],
+    store: Store | str | os.PathLike | None = None,
+    *,
+    tz: str | None = None,
+    year: int | None = None,
+    progress: Progress | None = None,
+    wait: float = 300.0,
+) -> IngestReport:
+    """Read what is new in ``paths`` into ``store``; return what was read.
+
+    Traditional stamps are local time in ``tz`` (default: this machine's zone);
+    their year comes from each file's mtime unless ``year`` (the year of the
+    first line) is given.
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    tz = check_zone(tz or envelope.local_zone())
+    started = time.monotonic()
+    srcs = sources.expand(paths)
+    report = IngestReport(store=str(store.path))
+    with store.lock(wait=wait):
+        manifest = store.manifest()
+        tx = store.begin()
+        try:
+            for src in srcs:
+                sr = SourceReport(path=src.name)
+                report.sources.append(sr)
+                try:
+                    _ingest_source(src, manifest, tx, sr, report, tz, year, progress)
+                except UnreadableSource as exc:
+                    sr.state, sr.error = "failed", str(exc)
+            record = {
+                "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "lines": report.lines,
+                "events": report.total("events"),
+                "unparsed": report.total("unparsed"),
+                "skipped": report.total("skipped"),
+                "sources": sorted({s.source for s in report.sources if s.source and s.lines}),
+            }
+            report.commit = tx.commit(manifest, record)["id"] if report.lines else None
+        except BaseException:
+            tx.abort()
+            raise
+    report.elapsed_s = time.monotonic() - started
+    return report
+
+
+def _find(manifest: dict, head: bytes) -> tuple[str | None, dict | None]:
+    """The manifest source whose recorded head is a prefix of ``head``."""
+    best = (None, None)
+    for sid, rec in manifest["sources"].items():
+        n = rec["head_len"]
+        if n <= len(head) and sources.digest(head, n) == rec["head_hash"]:
+            if best[1] is None or n > best[1]["head_len"]:
+                best = (sid, rec)
+    return best
+
+
+def _same_stat(rec: dict, src: sources.Source) -> bool:
+    st = rec.get("stat") or {}
+    return bool(src.ino) and st.get("dev") == src.dev and st.get("ino") == src.ino and st.get("size") == src.size and st.get("mtime") == src.mtime
+
+
+def _ingest_source(src, manifest, tx, sr, report, tz, year, progress) -> None:
+    if not src.is_stdin:
+        for sid, rec in manifest["sources"].items():
+            if _same_stat(rec, src):
+                sr.source, sr.state = sid, "unchanged"
+                return
+        if not src.ino:
+            raise UnreadableSource(f"{src.path}: not a regular file or cannot be read")
+    stream, counting, kind = sources.open_binary(src)
+    try:
+        head = sources.read_head(stream, src.name, kind)
+        if not head:
+            sr.state = "empty"
+            sr.warnings.append(f"{src.name}: empty, nothing to read")
+            return
+        if sources.looks_binary(head):
+            raise UnreadableSource(f"{src.name}: looks like binary data, not a text log (NUL or control bytes in its first KiB); skipped")
+        sid, rec = _find(manifest, head)
+        if rec is None:
+            sid = sources.digest(head)[:16]
+            rec = {"head_len": 0, "offset": 0, "lines": 0, "events": 0, "unparsed": 0, "skipped": 0, "paths": []}
+        else:
+            sr.state = "grown" if src.path in rec["paths"] else "rotated"
+        sr.source = sid
+        anchor = dt.datetime.fromtimestamp(src.mtime or time.time(), ZoneInfo(tz)).date()
+        years = envelope.YearState(anchor=anchor, year=rec.get("year"), month=rec.get("month"), fixed_year=year)
+        result = sources.ReadResult()
+        # a live plain file may end in a half-written line: leave it for the next run
+        keep_partial = src.is_stdin or kind is not None or (time.time() - src.mtime) > 60
+        line_no = rec["lines"] + 1
+        for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial):
+            lines, bad_utf8 = decode_lines(chunk.data)
+            if bad_utf8:
+                sr.warnings.append(f"{src.name}: {bad_utf8} line(s) near line {line_no} are not valid UTF-8; kept with \\xNN escapes")
+            parsed = parse.parse_lines(lines, source=sid, first_line_no=line_no, tz=tz, years=years)
+            tx.write("events", parsed.events)
+            tx.write("unparsed", parsed.unparsed)
+            line_no += parsed.lines
+            sr.lines += parsed.lines
+            sr.events += parsed.events.num_rows
+            sr.unparsed += parsed.unparsed.num_rows
+            sr.skipped += parsed.skipped
+            _count(report.kinds, parsed.events.column("kind"))
+            _count(report.unparsed_reasons, parsed.unparsed.column("reason"))
+            if progress:
+                progress(src.name, chunk.raw_bytes, src.size)
+        if sr.lines != sr.events + sr.unparsed + sr.skipped:  # the "nothing is lost" invariant
+            raise LogscopeError(f"internal error: {src.name}: {sr.lines} lines != events + unparsed + skipped")
+        if result.truncated:
+            sr.warnings.append(f"{src.name}: {kind or 'file'} stream ends early ({result.truncated}); kept the {sr.lines} line(s) before the damage")
+        if result.partial_tail:
+            sr.warnings.append(f"{src.name}: last line is still being written; it will be read next time")
+        if sr.lines == 0 and sr.state != "new":
+            sr.state = "unchanged"
+        st = {"dev": src.dev, "ino": src.ino, "size": src.size, "mtime": src.mtime} if src.ino else None
+        rec.update(
+            head_hash=sources.digest(head),
+            head_len=len(head),
+            offset=result.end_offset,
+            lines=rec["lines"] + sr.lines,
+            events=rec["events"] + sr.events,
+            unparsed=rec["unparsed"] + sr.unparsed,
+            skipped=rec["skipped"] + sr.skipped,
+            year=years.year,
+            month=years.month,
+            compression=kind,
+            stat=st if not result.partial_tail else None,
+            paths=sorted(set(rec["paths"]) | {src.name}),
+        )
+        manifest["sources"][sid] = rec
+    finally:
+        stream.close()
+
+
+def _count(counter: Counter, column: pa.ChunkedArray) -> None:
+    if len(column):
+        for item in pc.value_counts(column).to_pylist():
+            counter[item["values"]] += item["counts"]
+
+
+def decode_lines(data: bytes) -> tuple[pa.Array, int]:
+    """Split a chunk of whole lines into a string array; count lines with invalid UTF-8."""
+    if data.endswith(b"\n"):
+        data = data[:-1]
+    bad = 0
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        out = []
+        for raw in data.split(b"\n"):
+            try:
+                out.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                bad += 1
+                out.append(raw.decode("utf-8", "backslashreplace"))
+        text = "\n".join(out)
+    lines = pc.list_flatten(pc.split_pattern(pa.array([text], pa.large_string()), "\n"))
+    lines = pc.cast(lines, pa.string())
+    if "\r" in text:
+        lines = pc.utf8_rtrim(lines, "\r")
+    return lines, bad

@@ -1,0 +1,147 @@
+"""Queries: DuckDB views over the store, and the loader for ``queries/*.sql``.
+
+``open(store)`` returns a DuckDB connection with the views ``events`` and
+``unparsed`` over the committed Parquet files, plus every view defined in
+``queries/views/*.sql`` (run in file-name order). Named queries are the other
+``queries/*.sql`` files; :func:`run` binds their ``$parameters`` as DuckDB
+parameters, never by pasting text into SQL.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from .errors import QueryNotFound, StoreNotFound
+from .schema import EVENTS, UNPARSED
+from .store import Store
+
+QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
+if not QUERY_DIR.is_dir():  # installed as a wheel: shipped as package data
+    QUERY_DIR = Path(__file__).resolve().parent / "queries"
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (quotes doubled): for the store's own file names only."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def open(store: Store | str | os.PathLike | None = None, *, must_exist: bool = False) -> duckdb.DuckDBPyConnection:  # noqa: A001
+    """A DuckDB connection with ``events``, ``unparsed`` and the ``queries/views``."""
+    store = store if isinstance(store, Store) else Store(store)
+    if must_exist and not (store.path / "manifest.json").exists():
+        raise StoreNotFound(f"no logscope store at {store.path}. Create one with: logscope ingest /var/log/mail.log*")
+    con = duckdb.connect()
+    for name, schema in (("events", EVENTS), ("unparsed", UNPARSED)):
+        files = store.files(name)
+        if files:
+            listing = "[" + ", ".join(_literal(f) for f in files) + "]"
+            con.execute(f"create view {name} as select * exclude (day) from read_parquet({listing}, hive_partitioning = true, union_by_name = true)")
+        else:
+            con.register(f"_empty_{name}", schema.empty_table())
+            con.execute(f"create view {name} as select * from _empty_{name}")
+    for view in sorted((QUERY_DIR / "views").glob("*.sql")):
+        con.execute(view.read_text(encoding="utf-8"))
+    return con
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    path: Path
+    sql: str
+
+    @property
+    def header(self) -> str:
+        """The leading comment block: what the query answers, its grain and parameters."""
+        lines = []
+        for line in self.sql.splitlines():
+            if not line.startswith("--"):
+                break
+            lines.append(line[2:].strip())
+        return "\n".join(lines).strip()
+
+    @property
+    def params(self) -> list[str]:
+        body = "\n".join(l for l in self.sql.splitlines() if not l.lstrip().startswith("--"))
+        return sorted(set(_PARAM.findall(body)))
+
+
+def available() -> dict[str, Query]:
+    """Every named query in ``queries/`` by file stem."""
+    return {p.stem: Query(p.stem, p, p.read_text(encoding="utf-8")) for p in sorted(QUERY_DIR.glob("*.sql"))}
+
+
+def get(name: str) -> Query:
+    qs = available()
+    if name not in qs:
+        raise QueryNotFound(f"no query named {name!r}. Available: {', '.join(qs) or 'none'}")
+    return qs[name]
+
+
+def run(con: duckdb.DuckDBPyConnection, name_or_sql: str, **params) -> duckdb.DuckDBPyRelation:
+    """Run a named query (or ad-hoc SQL) with ``params`` bound; missing ones are NULL."""
+    sql = get(name_or_sql).sql if re.fullmatch(r"[A-Za-z0-9_]+", name_or_sql) else name_or_sql
+    body = "\n".join(l for l in sql.splitlines() if not l.lstrip().startswith("--"))
+    wanted = set(_PARAM.findall(body))
+    unknown = set(params) - wanted
+    if unknown:
+        raise QueryNotFound(f"parameter(s) {', '.join(sorted(unknown))} not used by this query; it takes: {', '.join(sorted(wanted)) or 'none'}")
+    bound = {k: params.get(k) for k in wanted}
+    return con.sql(sql, params=bound) if bound else con.sql(sql)
+
+
+def status(store: Store | str | os.PathLike | None = None) -> dict:
+    """What the store holds, and whether every line read is accounted for.
+
+    ``reconciliation.ok`` is True when lines read (manifest) equal events plus
+    unparsed rows (Parquet) plus skipped lines (other programs).
+    """
+    store = store if isinstance(store, Store) else Store(store)
+    manifest = store.manifest()
+    con = open(store, must_exist=True)
+    hosts = run(con, "store_hosts").fetchall()
+    kinds = run(con, "store_kinds").fetchall()
+    unparsed = run(con, "store_unparsed").fetchall()
+    n_events = sum(r[2] for r in kinds)
+    n_unparsed = sum(r[1] for r in unparsed)
+    srcs = manifest["sources"]
+    lines = sum(s["lines"] for s in srcs.values())
+    skipped = sum(s["skipped"] for s in srcs.values())
+    first = min((h[2] for h in hosts), default=None)
+    last = max((h[3] for h in hosts), default=None)
+    iso = lambda t: t.isoformat() if t is not None else None  # noqa: E731
+    return {
+        "schema": "logscope.status/1",
+        "store": str(store.path),
+        "span": {"first": iso(first), "last": iso(last)},
+        "hosts": [{"host": h, "events": n, "first": iso(a), "last": iso(b)} for h, n, a, b in hosts],
+        "sources": [
+            {
+                "id": sid,
+                "paths": s["paths"],
+                "compression": s.get("compression"),
+                "lines": s["lines"],
+                "events": s["events"],
+                "unparsed": s["unparsed"],
+                "skipped": s["skipped"],
+            }
+            for sid, s in srcs.items()
+        ],
+        "commits": len(manifest["commits"]),
+        "kinds": [{"daemon": d, "kind": k, "events": n} for d, k, n, _, _ in kinds],
+        "unparsed": [
+            {"reason": r, "lines": n, "example": {"source": s, "line_no": ln, "raw": raw}} for r, n, s, ln, raw in unparsed
+        ],
+        "reconciliation": {
+            "lines_read": lines,
+            "events": n_events,
+            "unparsed": n_unparsed,
+            "skipped": skipped,
+            "ok": lines == n_events + n_unparsed + skipped,
+        },
+    }

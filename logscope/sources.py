@@ -1,0 +1,290 @@
+"""Sources: find log files, order rotated sets, open any compression, fingerprint.
+
+A path may be a file, a directory (its regular files), a glob, or ``-`` for
+stdin. Files of one rotated set (``mail.log``, ``mail.log.1``,
+``mail.log.2.gz``, ``maillog-20261101.xz``) are read oldest first.
+Compression is detected by magic bytes, never by name: gzip, bzip2, xz and
+zstd.
+
+A source is identified by a hash of its first KiB of *decompressed* content,
+so ``mail.log`` renamed to ``mail.log.1`` and then compressed to
+``mail.log.1.gz`` is still the same source, and a file that grew is read on
+from the offset the manifest recorded.
+"""
+from __future__ import annotations
+
+import bz2
+import glob
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import re
+import stat
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+from .errors import NoSources, UnreadableSource
+
+HEAD_BYTES = 1024
+CHUNK_BYTES = 16 << 20
+
+MAGIC = [
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bzip2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+]
+
+# mail.log, mail.log.1, mail.log.2.gz, maillog-20261101, maillog-20261101.xz, mail.log-2026-11-01.gz
+_ROTATED = re.compile(
+    r"^(?P<base>.+?)(?:\.(?P<num>\d{1,4})|-(?P<date>\d{8}|\d{4}-\d\d-\d\d)(?:-\d+)?)?(?:\.(?:gz|bz2|xz|zst|zstd))?$"
+)
+
+
+@dataclass
+class Source:
+    """One input: a file path or stdin."""
+
+    path: str  # "-" for stdin
+    size: int = 0  # bytes on disk (compressed), 0 for stdin
+    mtime: float = 0.0
+    dev: int = 0
+    ino: int = 0
+
+    @property
+    def is_stdin(self) -> bool:
+        return self.path == "-"
+
+    @property
+    def name(self) -> str:
+        return "<stdin>" if self.is_stdin else self.path
+
+
+def digest(head: bytes, n: int | None = None) -> str:
+    """Identity of a source: sha256 of its first ``n`` decompressed bytes."""
+    return hashlib.sha256(head if n is None else head[:n]).hexdigest()
+
+
+def rotation_key(path: str) -> tuple:
+    """Sort key within a rotated set: oldest first, the live file last."""
+    m = _ROTATED.match(os.path.basename(path))
+    if m and m.group("date"):
+        return (0, m.group("date").replace("-", ""), 0)
+    if m and m.group("num"):
+        return (1, "", -int(m.group("num")))
+    return (2, "", 0)
+
+
+def rotation_base(path: str) -> str:
+    m = _ROTATED.match(os.path.basename(path))
+    base = m.group("base") if m else os.path.basename(path)
+    return os.path.join(os.path.dirname(path), base)
+
+
+def expand(paths: list[str]) -> list[Source]:
+    """Resolve files, directories, globs and ``-`` into sources, rotated sets oldest first."""
+    found: list[str] = []
+    stdin = False
+    for p in paths:
+        if p == "-":
+            stdin = True
+            continue
+        if os.path.isdir(p):
+            found.extend(str(c) for c in sorted(Path(p).iterdir()) if c.is_file() and not c.name.startswith("."))
+        elif os.path.exists(p) or os.path.islink(p):
+            found.append(p)
+        else:
+            matches = sorted(glob.glob(p))
+            if not matches:
+                raise NoSources(f"{p}: no such file, directory or glob match. Example: logscope ingest /var/log/mail.log*")
+            found.extend(m for m in matches if not os.path.isdir(m))
+    # de-duplicate, then group rotated sets and order each oldest first
+    seen: dict[str, None] = {}
+    for f in found:
+        seen.setdefault(os.path.abspath(f), None)
+    groups: dict[str, list[str]] = {}
+    for f in seen:
+        groups.setdefault(rotation_base(f), []).append(f)
+    out = []
+    for base in sorted(groups):
+        for f in sorted(groups[base], key=rotation_key):
+            out.append(_stat_source(f))
+    if stdin:
+        out.append(Source("-"))
+    if not out:
+        raise NoSources("no input files found in " + ", ".join(paths))
+    return out
+
+
+def _stat_source(path: str) -> Source:
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return Source(path)  # reported when opened
+    if not stat.S_ISREG(st.st_mode):
+        return Source(path)
+    return Source(path, st.st_size, st.st_mtime, st.st_dev, st.st_ino)
+
+
+def detect(prefix: bytes) -> str | None:
+    for magic, name in MAGIC:
+        if prefix.startswith(magic):
+            return name
+    return None
+
+
+class CountingReader(io.RawIOBase):
+    """Counts the raw (compressed) bytes read, for the progress bar."""
+
+    def __init__(self, raw: BinaryIO):
+        self.raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        n = self.raw.readinto(b)
+        self.count += n or 0
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+def open_binary(src: Source) -> tuple[BinaryIO, CountingReader, str | None]:
+    """Open a source for reading decompressed bytes."""
+    if src.is_stdin:
+        raw = sys.stdin.buffer
+        peek = raw.peek(8)[:8] if hasattr(raw, "peek") else b""
+        counting = CountingReader(raw)  # type: ignore[arg-type]
+        buffered = io.BufferedReader(counting, 1 << 20)
+    else:
+        try:
+            fh = open(src.path, "rb")
+        except PermissionError as exc:
+            raise UnreadableSource(f"{src.path}: permission denied. Run as a user who can read it (e.g. in group adm) or copy it.") from exc
+        except OSError as exc:
+            raise UnreadableSource(f"{src.path}: cannot open: {exc.strerror}") from exc
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            fh.close()
+            raise UnreadableSource(f"{src.path}: not a regular file")
+        counting = CountingReader(fh)
+        buffered = io.BufferedReader(counting, 1 << 20)
+        peek = buffered.peek(8)[:8]
+    kind = detect(peek)
+    if kind == "gzip":
+        stream: BinaryIO = gzip.GzipFile(fileobj=buffered, mode="rb")
+    elif kind == "bzip2":
+        stream = bz2.BZ2File(buffered, "rb")
+    elif kind == "xz":
+        stream = lzma.LZMAFile(buffered, "rb")
+    elif kind == "zstd":
+        import zstandard  # only when needed: the stdlib has no zstd before 3.14
+
+        stream = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(buffered, read_across_frames=True), CHUNK_BYTES)  # type: ignore[arg-type]
+    else:
+        stream = buffered
+    return stream, counting, kind
+
+
+# errors a decompressor raises on a damaged or truncated stream
+DECOMPRESS_ERRORS: tuple[type[BaseException], ...] = (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile, OSError)
+
+
+def _zstd_error() -> tuple[type[BaseException], ...]:
+    try:
+        import zstandard
+
+        return (zstandard.ZstdError,)
+    except ImportError:  # pragma: no cover
+        return ()
+
+
+@dataclass
+class Chunk:
+    data: bytes  # whole lines, each ending in \n except possibly at end of stream
+    offset: int  # decompressed offset of data[0]
+    raw_bytes: int  # compressed bytes consumed so far
+
+
+@dataclass
+class ReadResult:
+    """Filled in while iterating :func:`read_chunks`."""
+
+    end_offset: int = 0
+    truncated: str | None = None  # why the stream ended early
+    partial_tail: bool = False  # an unterminated last line was left for the next run
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_chunks(
+    stream: BinaryIO, counting: CountingReader, head: bytes, start: int, result: ReadResult, *, keep_partial: bool
+) -> Iterator[Chunk]:
+    """Yield chunks of whole lines from decompressed ``stream``, from offset ``start``.
+
+    ``head`` is what was already read from the stream (its first bytes). A
+    damaged compressed stream ends the iteration early with ``result.truncated``
+    set; what was read before the damage is still yielded.
+    """
+    errors = DECOMPRESS_ERRORS + _zstd_error()
+    pos = len(head)
+    carry = head[start:] if start < pos else b""
+    try:
+        while pos < start:  # skip what an earlier run consumed
+            skipped = stream.read(min(CHUNK_BYTES, start - pos))
+            if not skipped:
+                break
+            pos += len(skipped)
+    except errors as exc:
+        result.truncated = f"damaged before the resume offset: {exc}"
+        result.end_offset = pos
+        return
+    offset = start if start <= len(head) else pos
+    while True:
+        try:
+            block = stream.read(CHUNK_BYTES)
+        except errors as exc:
+            result.truncated = str(exc) or type(exc).__name__
+            block = b""
+        data = carry + block
+        cut = data.rfind(b"\n")
+        if cut >= 0:
+            yield Chunk(data[: cut + 1], offset, counting.count)
+            offset += cut + 1
+            carry = data[cut + 1 :]
+        else:
+            carry = data
+        if not block or result.truncated:
+            break
+    if carry:
+        if keep_partial or result.truncated:
+            yield Chunk(carry, offset, counting.count)
+            offset += len(carry)
+        else:
+            result.partial_tail = True
+    result.end_offset = offset
+
+
+def read_head(stream: BinaryIO, path: str, kind: str | None) -> bytes:
+    """Read the first KiB of decompressed content (the identity check)."""
+    try:
+        data = stream.read(HEAD_BYTES)
+    except DECOMPRESS_ERRORS + _zstd_error() as exc:
+        raise UnreadableSource(f"{path}: {kind} stream is damaged at its start: {exc}") from exc
+    return data or b""
+
+
+def looks_binary(data: bytes) -> bool:
+    """True for content that is not a text log (many NULs or control bytes)."""
+    if not data:
+        return False
+    sample = data[:8192]
+    bad = sum(1 for b in sample if b < 9 or 13 < b < 32)
+    return bad > len(sample) * 0.05

@@ -1,0 +1,218 @@
+"""The store: a hive-partitioned Parquet dataset plus a manifest.
+
+Layout (``SPEC`` — also in the README)::
+
+    <store>/
+      manifest.json                 committed transactions and source states
+      .lock                         flock(2) held by a running ingest
+      .staging/<tx>/                files being written by a transaction
+      events/day=YYYY-MM-DD/part-<tx>-<n>.parquet
+      unparsed/day=YYYY-MM-DD/part-<tx>-<n>.parquet   (day=unknown without a time)
+
+A transaction writes its Parquet files under ``.staging/<tx>``, moves them into
+place, and only then replaces ``manifest.json`` atomically (write, fsync,
+rename). Readers see only the files the manifest lists, so a crash at any
+point leaves the store as it was; the next ingest deletes the leftovers.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .errors import ManifestCorrupt, StoreLocked
+from .schema import EVENTS, SCHEMA_VERSION, UNPARSED
+
+MANIFEST = "manifest.json"
+DATASETS = {"events": EVENTS, "unparsed": UNPARSED}
+# free-text columns: no statistics (saves ~10% of write time, never used for pruning)
+_NO_STATS = {"reply", "detail", "raw", "commands", "message_id", "tls"}
+
+
+def default_location() -> Path:
+    """``$LOGSCOPE_STORE``, else ``$XDG_DATA_HOME/logscope/store`` (``~/.local/share/...``)."""
+    env = os.environ.get("LOGSCOPE_STORE")
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(xdg) / "logscope" / "store"
+
+
+def empty_manifest() -> dict:
+    return {"format": "logscope-store", "version": SCHEMA_VERSION, "commits": [], "sources": {}}
+
+
+class Store:
+    """A store directory. Cheap to create; nothing is read until asked."""
+
+    def __init__(self, path: str | os.PathLike | None = None):
+        self.path = Path(path).expanduser() if path is not None else default_location()
+
+    # -- manifest -------------------------------------------------------------
+    def manifest(self) -> dict:
+        p = self.path / MANIFEST
+        try:
+            with open(p, encoding="utf-8") as fh:
+                m = json.load(fh)
+        except FileNotFoundError:
+            return empty_manifest()
+        except (OSError, ValueError) as exc:
+            raise ManifestCorrupt(
+                f"{p}: cannot read the manifest ({exc}). Restore it from a backup, or move the store aside and ingest again."
+            ) from exc
+        if m.get("format") != "logscope-store":
+            raise ManifestCorrupt(f"{p} is not a logscope manifest")
+        return m
+
+    def files(self, dataset: str) -> list[str]:
+        """Absolute paths of the committed Parquet files of ``dataset``."""
+        out = []
+        for c in self.manifest()["commits"]:
+            out.extend(str(self.path / f) for f in c["files"].get(dataset, []))
+        return out
+
+    # -- writing --------------------------------------------------------------
+    @contextmanager
+    def lock(self, wait: float = 300.0) -> Iterator[None]:
+        """Hold the store's ingest lock; wait up to ``wait`` seconds for another run."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fh = open(self.path / ".lock", "a+")
+        deadline = time.monotonic() + wait
+        try:
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise StoreLocked(
+                            f"{self.path} is locked by another logscope ingest; waited {wait:.0f}s. "
+                            "Try again when it has finished."
+                        ) from None
+                    time.sleep(0.2)
+            self._recover()
+            yield
+        finally:
+            fh.close()
+
+    def _recover(self) -> None:
+        """Delete what a crashed transaction left: staging and files the manifest does not list."""
+        shutil.rmtree(self.path / ".staging", ignore_errors=True)
+        committed = {f for c in self.manifest()["commits"] for fs in c["files"].values() for f in fs}
+        for ds in DATASETS:
+            root = self.path / ds
+            if not root.is_dir():
+                continue
+            for f in root.glob("*/*.parquet"):
+                if str(f.relative_to(self.path)) not in committed:
+                    f.unlink()
+
+    def begin(self) -> "Transaction":
+        return Transaction(self)
+
+
+@dataclass
+class Transaction:
+    """Parquet writers in a staging directory; nothing is visible before :meth:`commit`."""
+
+    store: Store
+    id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
+    _writers: dict = field(default_factory=dict)
+    _paths: dict = field(default_factory=dict)
+
+    @property
+    def staging(self) -> Path:
+        return self.store.path / ".staging" / self.id
+
+    def write(self, dataset: str, table: pa.Table) -> None:
+        """Append ``table`` rows, split by UTC day of ``ts``."""
+        if table.num_rows == 0:
+            return
+        schema = DATASETS[dataset]
+        days = pc.strftime(table.column("ts"), format="%Y-%m-%d") if table.num_rows else None
+        days = pc.fill_null(days, "unknown")
+        for day in pc.unique(days).to_pylist():
+            part = table.filter(pc.equal(days, day))
+            key = (dataset, day)
+            w = self._writers.get(key)
+            if w is None:
+                rel = Path(dataset) / f"day={day}" / f"part-{self.id}-0.parquet"
+                path = self.staging / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                w = pq.ParquetWriter(
+                    path,
+                    schema,
+                    compression="zstd",
+                    compression_level=1,
+                    write_statistics=[n for n in schema.names if n not in _NO_STATS],
+                    use_dictionary=[n for n in schema.names if n not in _NO_STATS],
+                )
+                self._writers[key] = w
+                self._paths[key] = rel
+            w.write_table(part, row_group_size=1 << 20)
+
+    def abort(self) -> None:
+        for w in self._writers.values():
+            w.close()
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+    def commit(self, manifest: dict, record: dict) -> dict:
+        """Move the files into place, then publish ``manifest`` with ``record`` appended."""
+        for w in self._writers.values():
+            w.close()
+        files: dict[str, list[str]] = {ds: [] for ds in DATASETS}
+        for (ds, _), rel in sorted(self._paths.items()):
+            src = self.staging / rel
+            _fsync(src)
+            dst = self.store.path / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+            files[ds].append(str(rel))
+        if any(files.values()):
+            _fsync_dir(self.store.path)
+        record = dict(record, id=self.id, files=files)
+        if any(files.values()) or record.get("lines"):
+            manifest["commits"].append(record)
+        write_manifest(self.store.path, manifest)
+        shutil.rmtree(self.staging, ignore_errors=True)
+        return record
+
+
+def write_manifest(root: Path, manifest: dict) -> None:
+    tmp = root / (MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=1, sort_keys=True)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, root / MANIFEST)
+    _fsync_dir(root)
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        _fsync(path)
+    except OSError:  # some filesystems refuse directory fsync
+        pass
