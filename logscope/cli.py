@@ -123,5 +123,14 @@ def status(store: Optional[Path] = StoreOpt, fmt: Fmt = typer.Option(Fmt.text, "
         raise typer.Exit(EXIT_ERROR)
 
 
+# Command groups that live in their own modules register themselves here.
+for _name in ("cli_intel", "cli_tune", "cli_report"):
+    try:
+        __import__(f"{__package__}.{_name}", fromlist=["register"]).register(app)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__package__}.{_name}":
+            raise
+
+
 def main() -> None:  # console script entry point
     app()
