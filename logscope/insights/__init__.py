@@ -1,0 +1,80 @@
+"""Insights: turn query results into findings a postmaster can act on.
+
+A :class:`Finding` is one thing worth knowing, with
+
+- ``severity``: ``info`` < ``notice`` < ``warning`` < ``critical``
+  (``critical``: mail is being lost or refused wrongly right now);
+- ``title``: one line, plain text;
+- ``evidence``: numbers and facts (JSON-serialisable values only);
+- ``examples``: log lines that show it, as ``(source, line_no)`` pairs;
+- ``action``: the concrete change, usually ``postconf -e '…'`` (or a short
+  instruction when no single parameter edit fits); ``None`` when nothing to do;
+- ``code``: a stable machine-readable identifier (``rbl.dead``, ``limits.count``);
+- ``subject``: what the finding is about (a zone, a restriction, a client).
+
+Modules under ``logscope.insights`` each return a list of findings next to
+their tables; the report and the JSON output render them the same way.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Sequence
+
+SEVERITIES = ("info", "notice", "warning", "critical")
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: str
+    title: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+    examples: tuple[tuple[str, int], ...] = ()
+    action: str | None = None
+    code: str = ""
+    subject: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {SEVERITIES}, not {self.severity!r}")
+        # normalise examples to a tuple of (source, line_no) pairs
+        object.__setattr__(self, "examples", tuple((str(s), int(n)) for s, n in self.examples))
+
+    @property
+    def rank(self) -> int:
+        """Higher is more severe (for sorting and exit codes)."""
+        return SEVERITIES.index(self.severity)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["examples"] = [{"source": s, "line_no": n} for s, n in self.examples]
+        return d
+
+
+def postconf_edit(param: str, value: str) -> str:
+    """The shell command that sets ``param = value`` (single quotes made safe)."""
+    text = f"{param} = {value}".replace("'", "'\\''")
+    return f"postconf -e '{text}'"
+
+
+def by_severity(findings: Iterable[Finding]) -> list[Finding]:
+    """Most severe first; stable within a severity."""
+    return sorted(findings, key=lambda f: -f.rank)
+
+
+def worst(findings: Sequence[Finding]) -> str | None:
+    """The highest severity among ``findings`` (None when empty)."""
+    return max(findings, key=lambda f: f.rank).severity if findings else None
+
+
+def examples_of(rows: Iterable[Sequence[Any]], limit: int = 3) -> tuple[tuple[str, int], ...]:
+    """``(source, line_no)`` pairs from query rows, skipping nulls, at most ``limit``."""
+    out = []
+    for r in rows:
+        if r and r[0] is not None and r[1] is not None:
+            out.append((str(r[0]), int(r[1])))
+        if len(out) >= limit:
+            break
+    return tuple(out)
+
+
+__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "postconf_edit", "worst"]
