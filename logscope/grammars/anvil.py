@@ -25,7 +25,7 @@ THE IDENTIFIER
     anvil's identifier is "<service>:<address>" where the service is the
     master.cf service name as smtpd saw it: "smtp", "smtpd" (behind postscreen),
     "2525", "127.0.0.1:2525", "[::1]:2525". The address is an IPv4 dotted quad,
-    an IPv6 address or "unknown" (kept as the text "unknown", as smtpd logs it).
+    an IPv6 address or "unknown" (client_ip null, as the smtpd grammar does).
     With an IPv4 or "unknown" address the split is exact: the address is what
     follows the last ':'. With IPv6 the text is ambiguous in principle (is
     "127.0.0.1:2525:2001:db8::1" service 127.0.0.1:2525 or service 127.0.0.1
@@ -107,8 +107,12 @@ _UNIT_S = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def finish(t: pa.Table) -> pa.Table:
-    """Rate rows: metric "connection" -> "connection_rate"; a non-second unit -> seconds."""
+    """Address "unknown" -> null; rate rows: metric "connection" -> "connection_rate", units -> seconds."""
     names = t.column_names
+    if "client_ip" in names:  # like smtpd's unknown[unknown]: no address
+        ip = t.column("client_ip")
+        ip = pc.if_else(pc.equal(ip, "unknown"), pa.scalar(None, pa.string()), ip)
+        t = t.set_column(names.index("client_ip"), "client_ip", ip)
     if "rate_unit_s" not in names or "metric" not in names:
         return t
     metric = pc.binary_join_element_wise(t.column("metric"), pa.scalar("rate"), "_")
