@@ -18,7 +18,7 @@ from typing import List, Optional
 
 import typer
 
-from . import ingest as ingest_mod
+from .ingest import ingest as run_ingest
 from . import queries, report
 from .errors import LogscopeError
 from .store import Store
@@ -85,7 +85,7 @@ def ingest(
 
         bar.start()
     try:
-        rep = ingest_mod.ingest(paths, Store(store) if store else None, tz=tz, year=year, progress=progress, wait=wait)
+        rep = run_ingest(paths, Store(store) if store else None, tz=tz, year=year, progress=progress, wait=wait)
     except LogscopeError as exc:
         raise _fail(exc)
     finally:

@@ -190,6 +190,10 @@ class Transaction:
             manifest["commits"].append(record)
         write_manifest(self.store.path, manifest)
         shutil.rmtree(self.staging, ignore_errors=True)
+        try:
+            self.staging.parent.rmdir()
+        except OSError:  # another transaction's staging is there, or it is gone already
+            pass
         return record
 
 

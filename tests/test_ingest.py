@@ -1,0 +1,253 @@
+"""Ingest: idempotence, rotation, compression, crash safety, locking and bad input.
+
+Every test goes through real files and a real Parquet store, and checks the
+store through DuckDB.
+"""
+import bz2
+import datetime as dt
+import gzip
+import json
+import lzma
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import zstandard
+
+import logscope
+from conftest import cli, log_lines, write
+
+
+def rows(store) -> tuple[int, int]:
+    con = logscope.open(store)
+    return con.execute("select count(*) from events").fetchone()[0], con.execute("select count(*) from unparsed").fetchone()[0]
+
+
+def content(store) -> list[tuple]:
+    con = logscope.open(store)
+    return con.execute("select source, line_no, kind, ts, client_ip from events order by source, line_no").fetchall()
+
+
+def reconciled(store) -> dict:
+    st = logscope.status(store)
+    assert st["reconciliation"]["ok"], st["reconciliation"]
+    return st["reconciliation"]
+
+
+def test_reingest_adds_nothing(tmp_path):
+    log = write(tmp_path / "mail.log", log_lines(400), dt.datetime(2026, 11, 27, 12))
+    first = logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    assert first.lines == 400 and first.total("skipped") == 100
+    before = content(tmp_path / "st")
+    again = logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    assert again.lines == 0 and again.sources[0].state == "unchanged"
+    assert content(tmp_path / "st") == before
+    assert reconciled(tmp_path / "st")["lines_read"] == 400
+
+
+def test_grown_file_adds_only_its_tail(tmp_path):
+    lines = log_lines(300)
+    log = write(tmp_path / "mail.log", lines[:200], dt.datetime(2026, 11, 27, 12))
+    logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    write(log, lines, dt.datetime(2026, 11, 27, 12))
+    rep = logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    assert rep.lines == 100 and rep.sources[0].state == "grown"
+    logscope.ingest([str(write(tmp_path / "all.log", lines, dt.datetime(2026, 11, 27, 12)))], tmp_path / "clean", tz="UTC")
+    con = logscope.open(tmp_path / "st")
+    assert con.execute("select count(*), count(distinct line_no), max(line_no) from events").fetchone() == logscope.open(tmp_path / "clean").execute(
+        "select count(*), count(distinct line_no), max(line_no) from events"
+    ).fetchone()
+    reconciled(tmp_path / "st")
+
+
+@pytest.mark.parametrize("extra_before_rotation", [0, 40])
+def test_rotation_rename_and_compress_adds_no_duplicates(tmp_path, extra_before_rotation):
+    logs = tmp_path / "log"
+    logs.mkdir()
+    lines = log_lines(500)
+    live = write(logs / "mail.log", lines[:300], dt.datetime(2026, 11, 27, 12))
+    logscope.ingest([str(live)], tmp_path / "st", tz="UTC")
+    # Postfix writes a little more, logrotate renames and compresses, a new file starts
+    rotated_part = lines[: 300 + extra_before_rotation]
+    with gzip.open(logs / "mail.log.1.gz", "wt") as fh:
+        fh.write("".join(l + "\n" for l in rotated_part))
+    live.unlink()
+    write(logs / "mail.log", lines[300 + extra_before_rotation :], dt.datetime(2026, 11, 27, 13))
+    rep = logscope.ingest([str(logs)], tmp_path / "st", tz="UTC")
+    states = {Path(s.path).name: s.state for s in rep.sources}
+    assert states["mail.log.1.gz"] in ("rotated", "unchanged")
+    assert rep.lines == 500 - 300
+    # same rows as one clean run over the whole content
+    write(tmp_path / "whole.log", lines, dt.datetime(2026, 11, 27, 13))
+    logscope.ingest([str(tmp_path / "whole.log")], tmp_path / "clean", tz="UTC")
+    assert rows(tmp_path / "st") == rows(tmp_path / "clean")
+    con = logscope.open(tmp_path / "st")
+    assert con.execute("select count(*) from (select ts, pid, kind, client_ip, line_no from events group by all having count(*) > 1)").fetchone()[0] == 0
+    reconciled(tmp_path / "st")
+
+
+@pytest.mark.parametrize(
+    "name,opener",
+    [
+        ("a.log", lambda p: gzip.open(p, "wb")),  # gzip under a plain name: detected by magic
+        ("b.gz", lambda p: bz2.open(p, "wb")),  # bzip2 under a gzip name
+        ("c.xz", lambda p: lzma.open(p, "wb")),
+        ("d.zst", lambda p: zstandard.open(p, "wb")),
+        ("e.log", lambda p: open(p, "wb")),
+    ],
+)
+def test_compression_by_magic(tmp_path, name, opener):
+    lines = log_lines(50)
+    with opener(tmp_path / name) as fh:
+        fh.write("".join(l + "\n" for l in lines).encode())
+    rep = logscope.ingest([str(tmp_path / name)], tmp_path / "st", tz="UTC")
+    assert rep.lines == 50
+    assert rep.total("skipped") == sum("dovecot" in l for l in lines)
+    assert sum(rows(tmp_path / "st")) + rep.total("skipped") == 50
+
+
+def test_rotated_set_is_read_oldest_first(tmp_path):
+    lines = log_lines(90)
+    with gzip.open(tmp_path / "mail.log.2.gz", "wt") as fh:
+        fh.write("".join(l + "\n" for l in lines[:30]))
+    write(tmp_path / "mail.log.1", lines[30:60])
+    write(tmp_path / "mail.log", lines[60:])
+    rep = logscope.ingest([str(tmp_path / "mail.log*")], tmp_path / "st", tz="UTC")
+    assert [Path(s.path).name for s in rep.sources] == ["mail.log.2.gz", "mail.log.1", "mail.log"]
+    from logscope.sources import rotation_key
+
+    names = ["maillog-20261103.gz", "maillog", "maillog-20261101.gz", "maillog-20261102"]
+    assert sorted(names, key=rotation_key) == ["maillog-20261101.gz", "maillog-20261102", "maillog-20261103.gz", "maillog"]
+
+
+def test_year_from_mtime_across_new_year(tmp_path):
+    lines = ["Dec 31 23:59:59 mx postfix/qmgr[1]: ABCDEF1: removed", "Jan  1 00:00:01 mx postfix/qmgr[1]: ABCDEF2: removed"]
+    log = write(tmp_path / "mail.log.1", lines, dt.datetime(2027, 1, 1, 0, 5))
+    logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    con = logscope.open(tmp_path / "st")
+    got = [r[0] for r in con.execute("select year(ts) from (select ts, line_no from events union all select ts, line_no from unparsed) order by line_no").fetchall()]
+    assert got == [2026, 2027]
+
+
+def test_stdin_and_rerun(tmp_path):
+    data = "".join(l + "\n" for l in log_lines(60)).encode()
+    store = str(tmp_path / "st")
+    r1 = cli("ingest", "--tz", "UTC", "--store", store, "--format", "json", "-", stdin=data)
+    assert r1.returncode == 0, r1.stderr
+    assert json.loads(r1.stdout)["lines"] == 60
+    r2 = cli("ingest", "--tz", "UTC", "--store", store, "--format", "json", "-", stdin=data)
+    assert json.loads(r2.stdout)["lines"] == 0
+
+
+def test_concurrent_ingests_do_not_double(tmp_path):
+    log = write(tmp_path / "mail.log", log_lines(20000), dt.datetime(2026, 11, 27, 20))
+    store = str(tmp_path / "st")
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "logscope", "ingest", "--tz", "UTC", "-q", "--store", store, str(log)], stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for p in procs:
+        assert p.wait(120) == 0
+    assert reconciled(store)["lines_read"] == 20000
+
+
+def test_kill_9_mid_ingest_then_rerun_equals_clean_run(tmp_path):
+    lines = log_lines(400_000)
+    log = write(tmp_path / "mail.log", lines, dt.datetime(2026, 11, 27, 20))
+    store = tmp_path / "st"
+    p = subprocess.Popen([sys.executable, "-m", "logscope", "ingest", "--tz", "UTC", "-q", "--store", str(store), str(log)])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not any((store / ".staging").glob("*/*/*/*.parquet")):
+        time.sleep(0.02)
+    assert p.poll() is None, "ingest finished before it could be killed; make the input larger"
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    assert rows(store) == (0, 0)  # nothing half-written is visible
+    logscope.ingest([str(log)], store, tz="UTC")
+    logscope.ingest([str(log)], tmp_path / "clean", tz="UTC")
+    assert rows(store) == rows(tmp_path / "clean")
+    assert content(store) == content(tmp_path / "clean")
+    assert not (store / ".staging").exists()
+    reconciled(store)
+
+
+# -- bad input: each gets a clear message, nothing already ingested is lost --------------
+
+
+def test_binary_garbage_is_refused_but_others_are_read(tmp_path):
+    good = write(tmp_path / "mail.log", log_lines(20))
+    bad = tmp_path / "core"
+    bad.write_bytes(bytes(range(256)) * 40)
+    r = cli("ingest", "--tz", "UTC", "--store", str(tmp_path / "st"), str(bad), str(good))
+    assert r.returncode == 0
+    assert b"binary" in r.stderr
+    r = cli("ingest", "--tz", "UTC", "--store", str(tmp_path / "st2"), str(bad))
+    assert r.returncode == 2 and b"nothing could be read" in r.stderr
+
+
+def test_invalid_utf8_and_nul_are_kept(tmp_path):
+    lines = [l.encode() for l in log_lines(4)]
+    lines[1] = b"Nov 27 10:00:01 mx postfix/cleanup[9]: ABCDEF1: warning: header Subject: caf\xe9 \xff from x[192.0.2.1]"
+    lines[2] = b"Nov 27 10:00:02 mx postfix/smtpd[9]: connect from a\x00b[192.0.2.1]"
+    (tmp_path / "m.log").write_bytes(b"\n".join(lines) + b"\n")
+    r = cli("ingest", "--tz", "UTC", "--format", "json", "--store", str(tmp_path / "st"), str(tmp_path / "m.log"))
+    assert r.returncode == 0 and b"not valid UTF-8" in r.stderr
+    assert json.loads(r.stdout)["lines"] == 4
+    con = logscope.open(tmp_path / "st")
+    raw = con.execute("select string_agg(coalesce(detail, '') || coalesce(raw, ''), '|') from (select detail, null as raw from events union all select null, raw from unparsed)").fetchone()[0]
+    assert "\\xe9" in raw or "\\xff" in raw
+    reconciled(tmp_path / "st")
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path):
+    data = gzip.compress("".join(l + "\n" for l in log_lines(5000)).encode())
+    (tmp_path / "cut.gz").write_bytes(data[: len(data) // 2])
+    r = cli("ingest", "--tz", "UTC", "--format", "json", "--store", str(tmp_path / "st"), str(tmp_path / "cut.gz"))
+    assert r.returncode == 0, r.stderr
+    assert b"ends early" in r.stderr
+    n = json.loads(r.stdout)["lines"]
+    assert 0 < n < 5000
+    reconciled(tmp_path / "st")
+
+
+def test_one_megabyte_line(tmp_path):
+    lines = log_lines(3)
+    lines.insert(1, "Nov 27 10:00:00 mx postfix/smtpd[1]: " + "A" * (1 << 20))
+    write(tmp_path / "big.log", lines)
+    rep = logscope.ingest([str(tmp_path / "big.log")], tmp_path / "st", tz="UTC")
+    assert rep.lines == 4
+    con = logscope.open(tmp_path / "st")
+    reason, length = con.execute("select reason, length(raw) from unparsed where line_no = 2").fetchone()
+    assert "longer than" in reason and length == 64 << 10
+
+
+def test_empty_and_unreadable(tmp_path):
+    (tmp_path / "empty.log").write_bytes(b"")
+    os.symlink(tmp_path / "nowhere", tmp_path / "dangling.log")
+    r = cli("ingest", "--tz", "UTC", "--store", str(tmp_path / "st"), str(tmp_path / "empty.log"), str(tmp_path / "dangling.log"))
+    assert b"empty" in r.stderr and b"dangling.log" in r.stderr
+    r = cli("ingest", "--tz", "UTC", "--store", str(tmp_path / "st"), str(tmp_path / "no-such.log"))
+    assert r.returncode == 2 and b"no such file" in r.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read a mode-000 file")
+def test_permission_denied(tmp_path):
+    p = write(tmp_path / "secret.log", log_lines(3))
+    p.chmod(0)
+    r = cli("ingest", "--tz", "UTC", "--store", str(tmp_path / "st"), str(p))
+    assert r.returncode == 2 and b"permission denied" in r.stderr
+
+
+def test_status_reconciles(tmp_path):
+    write(tmp_path / "mail.log", log_lines(40) + ["garbage line"])
+    logscope.ingest([str(tmp_path / "mail.log")], tmp_path / "st", tz="UTC")
+    r = cli("status", "--format", "json", "--store", str(tmp_path / "st"))
+    st = json.loads(r.stdout)
+    assert r.returncode == 0 and st["reconciliation"]["lines_read"] == 41
+    assert {u["reason"] for u in st["unparsed"]} >= {"no syslog header"}
+    r = cli("status", "--store", str(tmp_path / "st"))
+    assert b"reconciliation" in r.stdout
