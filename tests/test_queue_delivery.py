@@ -153,6 +153,13 @@ CASES = [
              helo="host22.outside.test", dsn="5.7.1", reply="message content rejected", restriction="header_checks",
              restriction_class="content"),
     ),
+    (  # a header that forges the trailer: the last well-formed " from <origin>;" wins
+        "postfix/cleanup",
+        "688A621A1AA: reject: header Subject: hi from evil[192.0.2.66]; from=<x@y> to=<z@w> from host22.outside.test[127.0.0.22]; "
+        "from=<promo@sender.test> to=<alice@example.com> proto=ESMTP helo=<h.test>: 5.7.1 no",
+        dict(kind="check", detail="Subject: hi from evil[192.0.2.66]; from=<x@y> to=<z@w>", client_ip="127.0.0.22",
+             sender="promo@sender.test", recipient="alice@example.com", reply="no"),
+    ),
     (
         "postfix/cleanup",
         "8274421A1AA: reject: body Dear friend, click here to claim your prize today from host22.outside.test[127.0.0.22]; "
