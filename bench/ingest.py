@@ -1,0 +1,340 @@
+"""bench/ingest.py: how fast and how lean is ``logscope ingest``? (a benchmark, not a test)
+
+SYNOPSIS
+    .venv/bin/python bench/ingest.py [--lines 2000000] [--seed 1] [--repeat 1] [--flat]
+                                     [--no-pflogsumm] [--profile N] [--logscope PATH] [--out bench/out]
+
+DESCRIPTION
+    1. Generates (or reuses, when lines/seed/generator version match) a seeded
+       synthetic Postfix log with bench/gen_log.py, plus a gzip -6 copy.
+    2. Warms the page cache, then times, each as a child process (wall clock,
+       and peak RSS and CPU from os.wait4):
+         - ``logscope ingest LOG --store <fresh> --tz UTC --quiet --format json``
+         - the same on the gzip copy
+         - Debian's ``pflogsumm LOG > /dev/null`` (default report)
+         - ``zcat LOG.gz | wc -l`` (the single-core gunzip floor)
+    3. Prints lines/s, peak RSS, CPU seconds, and the ratios against the
+       targets of issue 2: ingest ≥ 2.5× pflogsumm's lines/s, peak RSS ≤ 1 GB,
+       and (with --flat) RSS(3× input) / RSS(1× input) < 1.2.
+    4. Prints events / unparsed / skipped from the ingest JSON and the top
+       unparsed reasons with one example line each (read from the store).
+
+    --repeat N reports the median wall time of N runs (RSS: the median too).
+    --profile N runs cProfile on ``logscope ingest`` of the first N lines and
+    prints the top functions by own time and by cumulative time.
+    Results also go to <out>/results.json. Everything lives under --out
+    (bench/out/ is git-ignored); stores are deleted after each run.
+
+    The machine is shared (2 cores); wall times are noisy. The load average is
+    printed before the runs; CPU seconds are less sensitive to neighbours.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+import gen_log  # noqa: E402
+
+TARGET_RATIO = 2.5
+TARGET_RSS_MB = 1024
+TARGET_FLAT = 1.2
+
+
+def run_timed(cmd, *, shell=False, stdout_path=None, env=None) -> dict:
+    """Run cmd as a child; wall time, exit code, peak RSS (MB) and CPU of it and its descendants."""
+    out = open(stdout_path, "wb") if stdout_path else subprocess.DEVNULL
+    err = tempfile.TemporaryFile()
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, shell=shell, stdout=out, stderr=err, env=env)
+    _, status, ru = os.wait4(p.pid, 0)  # rusage of the child incl. the children it reaped
+    wall = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    if stdout_path:
+        out.close()
+    err.seek(0)
+    stderr = err.read().decode("utf-8", "replace")
+    err.close()
+    return {"wall_s": wall, "rc": p.returncode, "maxrss_mb": ru.ru_maxrss / 1024, "cpu_s": ru.ru_utime + ru.ru_stime,
+            "user_s": ru.ru_utime, "sys_s": ru.ru_stime, "stderr": stderr[-4000:]}
+
+
+def median_run(n: int, once) -> dict:
+    runs = [once(i) for i in range(n)]
+    best = dict(runs[0])
+    for k in ("wall_s", "maxrss_mb", "cpu_s", "user_s", "sys_s"):
+        best[k] = statistics.median(r[k] for r in runs)
+    best["runs"] = [round(r["wall_s"], 2) for r in runs]
+    return best
+
+
+def ensure_log(out: Path, lines: int, seed: int) -> tuple[Path, dict]:
+    path = out / f"maillog-{lines}-s{seed}.log"
+    meta_path = path.with_suffix(".json")
+    want = {"lines": lines, "seed": seed, "version": gen_log.VERSION}
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if all(meta.get(k) == v for k, v in want.items()) and path.stat().st_size == meta["bytes"]:
+            print(f"reusing {path.name} ({meta['bytes'] / 1e6:.0f} MB)")
+            return path, meta
+    t = time.perf_counter()
+    meta = gen_log.generate(str(path), lines, seed)
+    meta["gen_s"] = round(time.perf_counter() - t, 2)
+    meta_path.write_text(json.dumps(meta))
+    print(f"generated {path.name}: {meta['lines']:,} lines, {meta['bytes'] / 1e6:.0f} MB in {meta['gen_s']} s "
+          f"({meta['lines'] / meta['gen_s']:,.0f} lines/s)")
+    return path, meta
+
+
+def ensure_gz(path: Path) -> Path:
+    gz = path.with_name(path.name + ".gz")
+    if gz.exists() and gz.stat().st_mtime >= path.stat().st_mtime and gz.stat().st_size > 0:
+        return gz
+    t = time.perf_counter()
+    tmp = gz.with_name(gz.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        subprocess.run(["gzip", "-6", "-c", str(path)], stdout=fh, check=True)
+    os.replace(tmp, gz)
+    st = path.stat()
+    os.utime(gz, (st.st_atime, st.st_mtime))  # same mtime: same year inference
+    print(f"gzip -6 copy: {gz.stat().st_size / 1e6:.0f} MB in {time.perf_counter() - t:.1f} s")
+    return gz
+
+
+def warm(path: Path) -> None:
+    with open(path, "rb") as fh:
+        while fh.read(8 << 20):
+            pass
+
+
+def ingest_once(logscope: str, log: Path, out: Path, tag: str, keep_store: bool = False) -> dict:
+    store = out / f"store-{tag}"
+    shutil.rmtree(store, ignore_errors=True)
+    js = out / f"ingest-{tag}.json"
+    env = dict(os.environ, LOGSCOPE_STORE=str(store))
+    r = run_timed([logscope, "ingest", str(log), "--store", str(store), "--tz", "UTC", "--quiet", "--format", "json"],
+                  stdout_path=js, env=env)
+    try:
+        r["json"] = json.loads(js.read_text())
+    except (OSError, ValueError):
+        r["json"] = None
+    if r["rc"] != 0 or r["json"] is None:
+        print(f"  ! logscope ingest failed (exit {r['rc']}):\n" + "\n".join("    " + l for l in r["stderr"].strip().splitlines()[-8:]))
+    if keep_store:
+        r["store"] = str(store)
+    else:
+        shutil.rmtree(store, ignore_errors=True)
+    return r
+
+
+def unparsed_examples(store: str, limit: int = 12) -> list[tuple]:
+    """Top unparsed reasons with a count and one raw example, from the store's Parquet files."""
+    files = list(Path(store).glob("unparsed/**/*.parquet"))
+    if not files:
+        return []
+    try:
+        import duckdb
+    except ImportError:
+        return []
+    con = duckdb.connect()
+    q = (f"select reason, program, count(*) n, min(raw) example from read_parquet({[str(f) for f in files]!r}, hive_partitioning=false) "
+         f"group by all order by n desc limit {limit}")
+    return con.execute(q).fetchall()
+
+
+def fmt_rate(lines: int, r: dict | None) -> str:
+    if not r or r.get("rc"):
+        return "failed"
+    return f"{lines / r['wall_s']:>11,.0f}"
+
+
+def profile(logscope: str, log: Path, out: Path, n: int) -> None:
+    """cProfile of logscope ingest on the first n lines; prints the top entries."""
+    import pstats
+
+    head = out / f"profile-{n}.log"
+    with open(log, "rb") as src, open(head, "wb") as dst:
+        for i, line in enumerate(src):
+            if i >= n:
+                break
+            dst.write(line)
+    st = log.stat()
+    os.utime(head, (st.st_atime, st.st_mtime))
+    store = out / "store-profile"
+    shutil.rmtree(store, ignore_errors=True)
+    prof = out / "ingest.prof"
+    py = str(Path(logscope).with_name("python"))
+    cmd = [py, "-m", "cProfile", "-o", str(prof), logscope, "ingest", str(head), "--store", str(store), "--tz", "UTC", "--quiet", "--format", "json"]
+    t = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
+    print(f"\n== cProfile: logscope ingest of {n:,} lines ({time.perf_counter() - t:.1f} s with profiling; {prof}) ==")
+    shutil.rmtree(store, ignore_errors=True)
+    for key in ("tottime", "cumulative"):
+        print(f"-- top by {key} --")
+        pstats.Stats(str(prof)).strip_dirs().sort_stats(key).print_stats(25)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmark logscope ingest against pflogsumm and zcat|wc -l.")
+    ap.add_argument("--lines", type=int, default=2_000_000, help="lines in the generated log (default 2,000,000)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=1, help="runs per measurement; the median is reported")
+    ap.add_argument("--flat", action="store_true", help="also ingest a 3x log and report RSS(3x)/RSS(1x)")
+    ap.add_argument("--no-pflogsumm", action="store_true", help="skip pflogsumm")
+    ap.add_argument("--no-gz", action="store_true", help="skip the gzip copy (zcat|wc -l and gz ingest)")
+    ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile logscope ingest on the first N lines")
+    ap.add_argument("--logscope", default=str(ROOT / ".venv" / "bin" / "logscope"), help="the logscope executable")
+    ap.add_argument("--out", default=str(HERE / "out"), help="work directory (default bench/out, git-ignored)")
+    a = ap.parse_args(argv)
+
+    out = Path(a.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"logscope ingest benchmark  {dt.datetime.now().isoformat(timespec='seconds')}  {platform.node()}  "
+          f"{os.cpu_count()} CPUs  Python {platform.python_version()}  load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True).stdout.strip()
+        print(f"repo at {rev[:100]}")
+    except OSError:
+        rev = ""
+
+    log, meta = ensure_log(out, a.lines, a.seed)
+    lines = meta["lines"]
+    gz = None if a.no_gz else ensure_gz(log)
+    res: dict = {"date": dt.datetime.now().isoformat(timespec="seconds"), "host": platform.node(), "cpus": os.cpu_count(),
+                 "commit": rev, "lines": lines, "bytes": meta["bytes"], "seed": a.seed, "repeat": a.repeat}
+
+    warm(log)
+    if gz:
+        warm(gz)
+    # one small ingest first, so .pyc compilation and cold imports are not timed
+    small = out / "warmup.log"
+    with open(log, "rb") as src:
+        small.write_bytes(b"".join(src.readline() for _ in range(2000)))
+    ingest_once(a.logscope, small, out, "warmup")
+
+    print(f"\ntiming ({a.repeat} run{'s' if a.repeat > 1 else ''} each, median) ...")
+    ing = median_run(a.repeat, lambda i: ingest_once(a.logscope, log, out, f"plain{i}", keep_store=(i == 0)))
+    res["ingest"] = ing
+    print(f"  logscope ingest          {ing['wall_s']:7.1f} s")
+    ing_gz = None
+    if gz:
+        ing_gz = median_run(a.repeat, lambda i: ingest_once(a.logscope, gz, out, f"gz{i}"))
+        res["ingest_gz"] = ing_gz
+        print(f"  logscope ingest (gz)     {ing_gz['wall_s']:7.1f} s")
+
+    pfl = None
+    pflogsumm = shutil.which("pflogsumm") or ("/usr/sbin/pflogsumm" if os.path.exists("/usr/sbin/pflogsumm") else None)
+    if a.no_pflogsumm:
+        print("  pflogsumm                skipped (--no-pflogsumm)")
+    elif not pflogsumm:
+        print("  pflogsumm                NOT INSTALLED (apt-get install -y pflogsumm) -- its ratio is skipped")
+    else:
+        pfl = median_run(a.repeat, lambda i: run_timed(f"{pflogsumm} '{log}' > /dev/null", shell=True))
+        res["pflogsumm"] = pfl
+        if pfl["rc"]:
+            print(f"  pflogsumm failed (exit {pfl['rc']}): {pfl['stderr'][-300:]}")
+        print(f"  pflogsumm                {pfl['wall_s']:7.1f} s")
+
+    zc = None
+    if gz:
+        cnt = out / "wc.out"
+        zc = median_run(a.repeat, lambda i: run_timed(f"zcat '{gz}' | wc -l", shell=True, stdout_path=cnt))
+        res["zcat_wc"] = zc
+        got = cnt.read_text().strip()
+        print(f"  zcat | wc -l             {zc['wall_s']:7.1f} s  (counted {got} lines)")
+
+    flat = None
+    if a.flat:
+        log3, meta3 = ensure_log(out, a.lines * 3, a.seed)
+        warm(log3)
+        flat = median_run(a.repeat, lambda i: ingest_once(a.logscope, log3, out, f"flat{i}"))
+        flat["lines"] = meta3["lines"]
+        res["ingest_3x"] = flat
+        print(f"  logscope ingest (3x)     {flat['wall_s']:7.1f} s")
+
+    # -- report ----------------------------------------------------------------
+    print(f"\n== {lines:,} lines, {meta['bytes'] / 1e6:.0f} MB"
+          + (f" (gzip {gz.stat().st_size / 1e6:.0f} MB)" if gz else "") + " ==")
+    print(f"{'':26}{'wall s':>8}{'lines/s':>12}{'peak RSS MB':>13}{'CPU s':>8}")
+
+    def row(name, r, n=lines):
+        if r is None:
+            return
+        print(f"{name:26}{r['wall_s']:8.1f}{fmt_rate(n, r):>12}{r['maxrss_mb']:13.0f}{r['cpu_s']:8.1f}")
+
+    row("logscope ingest", ing)
+    row("logscope ingest (gzip)", ing_gz)
+    row("pflogsumm (default)", pfl)
+    row("zcat | wc -l", zc)
+    if flat:
+        row("logscope ingest (3x)", flat, flat["lines"])
+
+    print()
+    ok_ing = ing["rc"] == 0
+    if pfl and not pfl["rc"] and ok_ing:
+        ratio = pfl["wall_s"] / ing["wall_s"]
+        res["ratio_vs_pflogsumm"] = ratio
+        print(f"ingest / pflogsumm lines/s      {ratio:5.2f}x   (target >= {TARGET_RATIO}x: {'OK' if ratio >= TARGET_RATIO else 'MISSED'})")
+        if ing_gz and not ing_gz["rc"]:
+            res["ratio_gz_vs_pflogsumm"] = pfl["wall_s"] / ing_gz["wall_s"]
+            print(f"ingest(gz) / pflogsumm lines/s  {pfl['wall_s'] / ing_gz['wall_s']:5.2f}x")
+        print(f"ingest / pflogsumm CPU s        {pfl['cpu_s'] / ing['cpu_s']:5.2f}x   (CPU-time ratio, less noisy on a shared box)")
+    elif not pfl:
+        print("ingest / pflogsumm: n/a (pflogsumm not run)")
+    if ing_gz and not ing_gz["rc"] and ok_ing:
+        print(f"gzip input cost                 {ing_gz['wall_s'] / ing['wall_s'] - 1:+5.0%} wall")
+    if zc and ok_ing:
+        print(f"ingest / (zcat|wc -l) lines/s   {zc['wall_s'] / ing['wall_s']:5.2f}x")
+    rss = ing["maxrss_mb"]
+    print(f"peak RSS ingest                 {rss:5.0f} MB (target <= {TARGET_RSS_MB} MB: {'OK' if rss <= TARGET_RSS_MB else 'MISSED'})")
+    if flat and ok_ing and not flat["rc"]:
+        fr = flat["maxrss_mb"] / rss
+        res["flat_ratio"] = fr
+        print(f"flatness RSS(3x)/RSS(1x)        {fr:5.2f}   (target < {TARGET_FLAT}: {'OK' if fr < TARGET_FLAT else 'MISSED'}); "
+              f"3x lines/s {flat['lines'] / flat['wall_s']:,.0f}")
+
+    j = ing.get("json")
+    if j:
+        ev, un, sk = j.get("events", 0), j.get("unparsed", 0), j.get("skipped", 0)
+        print(f"\nlines {j.get('lines', 0):,} = events {ev:,} + unparsed {un:,} + skipped {sk:,}"
+              f"   unparsed share {un / max(1, j.get('lines', 1)):.3%}")
+        res["unparsed_share"] = un / max(1, j.get("lines", 1))
+        kinds = list(j.get("kinds", {}).items())
+        print("events by kind (top 25): " + ", ".join(f"{k} {v:,}" for k, v in kinds[:25]))
+        if j.get("unparsed_reasons"):
+            print("unparsed by reason: " + ", ".join(f"{k} {v:,}" for k, v in list(j["unparsed_reasons"].items())[:12]))
+        if un and ing.get("store"):
+            ex = unparsed_examples(ing["store"])
+            if ex:
+                print("top unparsed (reason, program, count, example):")
+                for reason, prog, n, raw in ex:
+                    print(f"  {n:>9,}  {reason} [{prog}]  {raw[:160]}")
+                res["unparsed_top"] = [list(e) for e in ex]
+    if ing.get("store"):
+        shutil.rmtree(ing["store"], ignore_errors=True)
+
+    for r in (ing, ing_gz, flat):
+        if r:
+            r.pop("json", None)
+    (out / "results.json").write_text(json.dumps(res, indent=1, default=str))
+    print(f"\nresults: {out / 'results.json'}  (shared 2-core machine: expect ±15% noise between runs)")
+
+    if a.profile:
+        profile(a.logscope, log, out, a.profile)
+    return 0 if ok_ing else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
