@@ -11,7 +11,7 @@
 --          rule_key (the <address> or <host[ip]> an access table was looked up with),
 --          refused (true when the client or message was refused: reject, defer, milter-reject,
 --          proxy-reject, hangup; false for reject_warning, hold, discard, warn, info, filter ...),
---          permanent (code >= 500).
+--          permanent (code >= 500, or a 5.x.x dsn when no code is logged).
 -- Parameters: none (filter by ts in the query that uses it).
 create or replace macro ls_ip4_int(ip) as
     case when regexp_full_match(ip, '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}')
@@ -49,7 +49,7 @@ select
     end as rule,
     case when restriction like 'check\_%\_access' escape '\' then nullif(regexp_extract(reply, '^<([^>]*)>: ', 1), '') end as rule_key,
     action in ('reject', 'defer', 'milter-reject', 'proxy-reject', 'hangup') as refused,
-    coalesce(code >= 500, false) as permanent
+    coalesce(code >= 500, dsn like '5.%', false) as permanent
 from events
 where kind in ('decision', 'check', 'milter')
   and action is not null

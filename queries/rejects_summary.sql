@@ -1,0 +1,53 @@
+-- Rejects and other access decisions, summarised along each dimension in one pass.
+-- Answers: which restrictions refuse mail, at which SMTP stage, with which reply codes and actions.
+-- Grain: one row per group of one dimension (GROUPING SETS):
+--   dimension = 'restriction' (restriction_class, restriction, action), 'class' (restriction_class),
+--   'stage' (stage), 'code' (code, dsn), 'action' (action), 'total' (everything).
+-- Columns: dimension, restriction_class, restriction, stage, code, dsn, action (null where not part of
+--   the dimension), events (decision lines), refused (lines that refused mail: reject, defer,
+--   milter-reject ...), clients (distinct client IPs), nets (distinct /24s), senders, recipients
+--   (distinct), share (events / all events in the period, 0..1), first_ts, last_ts (UTC),
+--   example_source, example_line_no (the first line of the group).
+-- Parameters: $since, $until (timestamps, optional; UTC).
+with r as (
+    select * from rejects
+    where ($since is null or ts >= $since) and ($until is null or ts < $until)
+),
+g as (
+    select
+        case
+            when grouping(restriction_class) = 0 and grouping(restriction) = 0 then 'restriction'
+            when grouping(restriction_class) = 0 then 'class'
+            when grouping(stage) = 0 then 'stage'
+            when grouping(code) = 0 then 'code'
+            when grouping(action) = 0 then 'action'
+            else 'total'
+        end as dimension,
+        restriction_class, restriction, stage, code, dsn, action,
+        count(*) as events,
+        count(*) filter (where refused) as refused,
+        count(distinct client_ip) as clients,
+        count(distinct client_net) as nets,
+        count(distinct sender) as senders,
+        count(distinct recipient) as recipients,
+        min(ts) as first_ts,
+        max(ts) as last_ts,
+        arg_min(source, ts) as example_source,
+        arg_min(line_no, ts) as example_line_no
+    from r
+    group by grouping sets (
+        (restriction_class, restriction, action),
+        (restriction_class),
+        (stage),
+        (code, dsn),
+        (action),
+        ()
+    )
+)
+select
+    dimension, restriction_class, restriction, stage, code, dsn, action,
+    events, refused, clients, nets, senders, recipients,
+    events / nullif(sum(events) filter (where dimension = 'total') over (), 0) as share,
+    first_ts, last_ts, example_source, example_line_no
+from g
+order by dimension, events desc, restriction_class, restriction, stage, code, dsn, action
