@@ -9,14 +9,14 @@ inside_ranges as (
     select unnest(coalesce($inside_lo, [2130706433::bigint])) as lo, unnest(coalesce($inside_hi, [2130706433::bigint])) as hi
 ),
 expo as (
-    select distinct rbl_zone, cast(ts as date) as day, client_ip from rbl_exposure
+    select distinct rbl_zone, cast(timezone('UTC', ts) as date) as day, client_ip from rbl_exposure
     where client_ip is not null and ($since is null or ts >= $since) and ($until is null or ts < $until)
 ),
 hit as (
-    select distinct lower(rbl_zone) as rbl_zone, cast(ts as date) as day, client_ip from rbl_hits
+    select distinct lower(rbl_zone) as rbl_zone, cast(timezone('UTC', ts) as date) as day, client_ip from rbl_hits
     where ($since is null or ts >= $since) and ($until is null or ts < $until)
     union
-    select distinct rbl_zone, cast(ts as date) as day, client_ip from dnsbl_listings
+    select distinct rbl_zone, cast(timezone('UTC', ts) as date) as day, client_ip from dnsbl_listings
     where not error_code and ($since is null or ts >= $since) and ($until is null or ts < $until)
 ),
 outside as (

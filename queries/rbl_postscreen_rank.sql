@@ -3,7 +3,9 @@
 --   ranked_clients (distinct clients postscreen ranked, all zones), ranks (rank lines whose client
 --   this zone listed in the 60 s before), rank_sum (sum of those ranks), max_rank, min_rank,
 --   replies (distinct A records it answered for them), only_zone (rank lines where it was the only
---   listing zone), postscreen_rejects (postscreen rejects naming the zone: the top contributor).
+--   listing zone), inferred_weight (the most frequent rank when it was the only listing zone: its
+--   weight in postscreen_dnsbl_sites), total_rank_sum (sum of all rank lines, every zone),
+--   postscreen_rejects (postscreen rejects naming the zone: the top contributor).
 --   With the zone weights from postscreen_dnsbl_sites, weight * ranks / rank_sum is the zone's
 --   share of the total rank (logscope rbl computes it when --main-cf is given).
 -- Parameters: $since, $until (timestamps, optional; UTC).
@@ -39,6 +41,8 @@ select
     min(m.rank) as min_rank,
     list(distinct m.rbl_reply) as replies,
     count(distinct (m.host, m.client_ip, m.ts)) filter (where p.zones = 1) as only_zone,
+    mode(m.rank) filter (where p.zones = 1 and m.first_of_rank) as inferred_weight,
+    (select sum(rank) from rk) as total_rank_sum,
     coalesce(any_value(ps.postscreen_rejects), 0) as postscreen_rejects
 from (
     select *, row_number() over (partition by host, client_ip, ts, rbl_zone order by rbl_reply) = 1 as first_of_rank from m

@@ -17,7 +17,8 @@
 --   good_hit_clients (outside clients it hit or listed that also had mail accepted or authenticated),
 --   good_examples (up to 5 such IPs), first_ts / last_ts (UTC, any activity), first_hit / last_hit,
 --   first_error / last_error, example_source / example_line_no (a hit, else a listing, else an error),
---   error_source / error_line_no (an error line).
+--   error_source / error_line_no (an error line), examples (up to 3 {source, line_no}: hits, else
+--   listings, else errors), error_examples (up to 3 error lines).
 -- Parameters: $since, $until (timestamps, optional; UTC), $inside_lo, $inside_hi (lists of BIGINT:
 --   IPv4 ranges that count as inside clients, from mynetworks; default 127.0.0.1 only).
 with
@@ -79,7 +80,8 @@ h as (
         arg_min(rbl_txt, ts) filter (where regexp_matches(coalesce(rbl_txt, '') || ' ' || coalesce(reply, ''),
             '(?i)open resolver|public resolver|returnc|query refused|excessive number of queries|127\.255\.255\.')) as txt_error_example,
         min(ts) as first_hit, max(ts) as last_hit,
-        arg_min(source, ts) as h_source, arg_min(line_no, ts) as h_line_no
+        arg_min(source, ts) as h_source, arg_min(line_no, ts) as h_line_no,
+        list({'source': source, 'line_no': line_no} order by ts, line_no)[1:3] as h_examples
     from hits group by rbl_zone
 ),
 l as (
@@ -89,7 +91,8 @@ l as (
         count(*) filter (where error_code) as error_code_listings,
         list(distinct rbl_reply) filter (where error_code) as error_code_replies,
         min(ts) as first_listing, max(ts) as last_listing,
-        arg_min(source, ts) as l_source, arg_min(line_no, ts) as l_line_no
+        arg_min(source, ts) as l_source, arg_min(line_no, ts) as l_line_no,
+        list({'source': source, 'line_no': line_no} order by error_code desc, ts, line_no)[1:3] as l_examples
     from lst group by rbl_zone
 ),
 e as (
@@ -98,7 +101,8 @@ e as (
         count(*) filter (where kind = 'rbl_timeout') as lookup_timeouts,
         count(distinct client_ip) as error_clients,
         min(ts) as first_error, max(ts) as last_error,
-        arg_min(source, ts) as error_source, arg_min(line_no, ts) as error_line_no
+        arg_min(source, ts) as error_source, arg_min(line_no, ts) as error_line_no,
+        list({'source': source, 'line_no': line_no} order by ts, line_no)[1:3] as error_examples
     from err group by rbl_zone
 ),
 x as (
@@ -156,7 +160,9 @@ select
     h.first_hit, h.last_hit, e.first_error, e.last_error,
     coalesce(h.h_source, l.l_source, e.error_source) as example_source,
     coalesce(h.h_line_no, l.l_line_no, e.error_line_no) as example_line_no,
-    e.error_source, e.error_line_no
+    e.error_source, e.error_line_no,
+    coalesce(h.h_examples, l.l_examples, e.error_examples) as examples,
+    e.error_examples
 from zones z
 left join h on h.rbl_zone = z.rbl_zone
 left join l on l.rbl_zone = z.rbl_zone

@@ -4,7 +4,7 @@
 --   refused (lines that refused mail), clients (distinct client IPs).
 -- Parameters: $bucket ('hour' or 'day'; default 'hour'), $since, $until (timestamps, optional; UTC).
 select
-    date_trunc(coalesce($bucket, 'hour'), ts) as bucket,
+    date_trunc(coalesce($bucket, 'hour'), timezone('UTC', ts)) as bucket,
     restriction_class,
     count(*) as events,
     count(*) filter (where refused) as refused,
