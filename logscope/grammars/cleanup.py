@@ -5,9 +5,10 @@ NAME
 
 LINES
     QID: message-id=<id>
-        kind ``message_id``: message_id without the angle brackets; null when the header
-        is missing (``message-id=<>``) or empty. Values that are not bracketed (encoded
-        junk) are kept as logged. [cleanup/cleanup_message.c]
+        kind ``message_id``: message_id without the angle brackets. Postfix logs
+        ``message-id=<>`` when the message has no Message-Id header: that gives the empty
+        string (like the null sender), a bare ``message-id=`` gives null. Values that are
+        not bracketed (encoded junk) are kept as logged. [cleanup/cleanup_message.c]
     QID: resent-message-id=<id>
         kind ``resent_message_id``: message_id (the Resent-Message-Id value).
     QID: <action>: header <line> from <origin>; from=<s> to=<r> proto=P helo=<h>[: <text>]
@@ -123,8 +124,7 @@ _RESTRICTION = {
 
 def _strip_id(a: pa.Array) -> pa.Array:
     bracketed = pc.and_(pc.starts_with(a, "<"), pc.ends_with(a, ">"))
-    a = pc.if_else(bracketed, pc.utf8_slice_codeunits(a, 1, -1), a)
-    return pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+    return pc.if_else(bracketed, pc.utf8_slice_codeunits(a, 1, -1), a)
 
 
 def finish(t: pa.Table) -> pa.Table:

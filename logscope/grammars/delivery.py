@@ -7,7 +7,7 @@ LINES
     QID: to=<r>[, orig_to=<o>], relay=R, [conn_use=N, ]delay=D, delays=a/b/c/d, [tls=T, ]dsn=X.Y.Z, status=S (text)
         kind ``delivery``: recipient, orig_to, relay, conn_use, delay, delay_before_qmgr,
         delay_in_qmgr, delay_conn, delay_xmit, tls, dsn, status (sent, deferred, bounced,
-        expired, undeliverable, deliverable, undeliverable-but-not-cached ...), reply (the
+        expired, undeliverable, deliverable, undeliverable-but-not-cached, 2.x SOFTBOUNCE ...), reply (the
         text in parentheses). Derived: code (the remote reply code, ``host x said: 550 ...``
         or ``250 2.0.0 Ok ...``), stage (the remote SMTP command the reply answered:
         ``in reply to RCPT TO command`` -> RCPT, ``end of DATA`` -> END-OF-MESSAGE),
@@ -32,7 +32,7 @@ LINES
     QID: SASL [CACHED ]authentication failed; server host[ip] said: 535 ...
         kind ``sasl_error``: relay, reply, code, dsn. [smtp/smtp_sasl_glue.c]
     Untrusted|Trusted|Verified|Anonymous TLS connection established to host[ip]:port: TLSv1.3 with cipher ...
-        kind ``tls``: status (the trust level), relay, tls. Also ``QID: Used TLS for host[ip]:port``.
+        kind ``tls``: status (the trust level; none before 2.5), relay, tls. Also ``QID: Used TLS for host[ip]:port``.
         [tls/tls_client.c]
     Host offered STARTTLS: [host]
         kind ``tls_offered``: relay.
@@ -69,7 +69,7 @@ DELIVERY = Rule(
     "^" + QID + r": (?:to=)?(?P<recipient><[^>]*>|[^<>,\s]*), (?:orig_to=(?P<orig_to><[^>]*>|[^<>,\s]*), )?"
     r"relay=(?P<relay>[^,]*), (?:conn_use=(?P<conn_use>\d+), )?delay=(?P<delay>[0-9.]+), "
     r"(?:delays=(?P<delay_before_qmgr>[0-9.]+)/(?P<delay_in_qmgr>[0-9.]+)/(?P<delay_conn>[0-9.]+)/(?P<delay_xmit>[0-9.]+), )?"
-    r"(?:tls=(?P<tls>[^,]*), )?(?:dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), )?status=(?P<status>[a-z-]+)"
+    r"(?:tls=(?P<tls>[^,]*), )?(?:dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), )?status=(?P<status>[A-Za-z-]+)"
     r"(?: \((?P<reply>.*)\)[^)]*| (?P<detail>[^(].*))?$",
     samples=(
         "02B0A21A015: to=<bob@example.com>, relay=local, delay=0.02, delays=0.01/0/0/0, dsn=2.0.0, status=sent (delivered to mailbox)",
@@ -81,6 +81,7 @@ DELIVERY = Rule(
         "7EE668039: to=<user@example.com>, relay=mail.example.com[1.2.3.4]:25, delay=3.6, delays=0.08/0.02/0.85/0.14, tls=dane, dsn=2.1.5, status=sent (250 2.0.0 Ok: queued as 153053D)",
         "0A90996059: to=<sms@mail2sms.smsbox.net>, relay=localhost[127.0.0.1]:10025, conn_use=3, delay=5.2, delays=0/0/0/5.2, dsn=2.0.0, status=sent (250 2.0.0 Ok: queued as 0BF0C9605C)",
         "DEADBEEF: to=<to@example.org>, relay=example.org[10.0.0.1], delay=48779, status=deferred (lost connection with mail.example.org[10.0.0.1] while sending MAIL FROM)",
+        "C76431E2: to=<login@sample.net>, relay=local, delay=2, status=SOFTBOUNCE (host sample.net[192.168.0.1] said: 450 <login@sample.com>: User unknown in local recipient table (in reply to RCPT TO command))",
         "892A0205B6: to=ghdsgfhdslfh@localhost, relay=local, delay=0.05, delays=0.02/0/0/0.02, dsn=5.1.1, status=bounced (unknown user: \"ghdsgfhdslfh\")",
     ),
 )
@@ -125,10 +126,11 @@ RULES = (
     DELIVERY,
     Rule(
         "tls",
-        r"^(?P<status>Anonymous|Untrusted|Trusted|Verified) TLS connection established to (?P<relay>" + RELAY + r"): (?P<tls>.*)$",
+        r"^(?:(?P<status>Anonymous|Untrusted|Trusted|Verified) )?TLS connection established to (?P<relay>" + RELAY_ANY + r"): (?P<tls>.*)$",
         samples=(
             "Untrusted TLS connection established to 127.0.0.1[127.0.0.1]:2626: TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits)",
             "Verified TLS connection established to mx2.comcast.net[2001:558:fe21:2a::6]:25: TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)",
+            "TLS connection established to example.com: TLSv1 with cipher AES256-SHA (256/256 bits)",
         ),
     ),
     Rule(
