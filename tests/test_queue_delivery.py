@@ -325,3 +325,21 @@ def test_grok_expected_fields():
                 assert want in (got or ""), (line, field, want, got)
             else:
                 assert got == want, (line, field, want, got)
+
+
+SAMPLES = [
+    (sorted(g.GRAMMAR.daemons)[0], r, s)
+    for g in (admin, cleanup, delivery, qmgr)
+    for r in g.GRAMMAR.rules
+    for s in r.samples
+]
+
+
+def test_samples_parse_with_re2():
+    """test_grammars checks the samples with Python's re; the parser runs RE2 (pyarrow)."""
+    lines = [f"Nov 27 17:57:49 mx postfix/{d}[1]: {s}" for d, _, s in SAMPLES]
+    r = run(lines)
+    assert r.unparsed.num_rows == 0, r.unparsed.column("raw").to_pylist()
+    kinds = dict(zip(r.events.column("line_no").to_pylist(), r.events.column("kind").to_pylist()))
+    wrong = [(s, rule.kind, kinds[i]) for i, (_, rule, s) in enumerate(SAMPLES, 1) if rule.kind and kinds[i] != rule.kind]
+    assert not wrong
