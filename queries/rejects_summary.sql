@@ -1,7 +1,9 @@
 -- Rejects and other access decisions, summarised along each dimension in one pass.
 -- Answers: which restrictions refuse mail, at which SMTP stage, with which reply codes and actions.
 -- Grain: one row per group of one dimension (GROUPING SETS):
---   dimension = 'restriction' (restriction_class, restriction, action), 'class' (restriction_class),
+--   dimension = 'restriction' (restriction_class, restriction, action), 'restriction_code'
+--   (restriction_class, restriction, code, dsn), 'restriction_stage' (restriction_class, restriction,
+--   stage), 'class' (restriction_class),
 --   'stage' (stage), 'code' (code, dsn), 'action' (action), 'total' (everything).
 -- Columns: dimension, restriction_class, restriction, stage, code, dsn, action (null where not part of
 --   the dimension), events (decision lines), refused (lines that refused mail: reject, defer,
@@ -16,6 +18,8 @@ with r as (
 g as (
     select
         case
+            when grouping(restriction) = 0 and grouping(code) = 0 then 'restriction_code'
+            when grouping(restriction) = 0 and grouping(stage) = 0 then 'restriction_stage'
             when grouping(restriction_class) = 0 and grouping(restriction) = 0 then 'restriction'
             when grouping(restriction_class) = 0 then 'class'
             when grouping(stage) = 0 then 'stage'
@@ -37,6 +41,8 @@ g as (
     from r
     group by grouping sets (
         (restriction_class, restriction, action),
+        (restriction_class, restriction, code, dsn),
+        (restriction_class, restriction, stage),
         (restriction_class),
         (stage),
         (code, dsn),
