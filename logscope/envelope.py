@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -29,8 +31,6 @@ _ISO = r"(?P<iso>\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::?\d
 _PRI = r"(?:<\d{1,3}>(?:1 )?)?"
 _PROG = r"(?P<program>[^\s\[\]:]+)(?:\[(?P<pid>\d+)\])?"
 
-# The header is everything before the first ": " (fast path, no regex on the body).
-HEADER_RE = "^" + _PRI + "(?:" + _TRAD + "|" + _ISO + r") (?P<host>\S+) " + _PROG + "$"
 # Lines whose header the fast path could not take: empty message, RFC 5424.
 FULL_RE = (
     "^" + _PRI + "(?:" + _TRAD + "|" + _ISO + r") (?P<host>\S+) " + _PROG + r":(?: (?P<body>.*))?$"
@@ -128,8 +128,24 @@ class Envelope:
     body: pa.Array  # message after "program[pid]: "
 
 
-def _nulls_to_empty(a: pa.Array) -> pa.Array:
-    return pc.fill_null(a, "")
+# Fast path: validate without captures (RE2's DFA), then cut at fixed offsets or spaces.
+TRAD_FAST = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s\[\]:]+(?:\[\d+\])?$"
+ISO_FAST = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::?\d\d)?)? \S+ [^\s\[\]:]+(?:\[\d+\])?$"
+_TAG = re.compile(r"^(\S+) ([^\s\[\]:]+)(?:\[(\d+)\])?$")
+_STAMP = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ \d]?\d) (\d\d):(\d\d):(\d\d)")
+_MONTH_NO = {m: i + 1 for i, m in enumerate(MONTHS)}
+
+
+def _np(a: pa.Array) -> np.ndarray:
+    return a.to_numpy(zero_copy_only=False)
+
+
+def _second(split: pa.ListArray) -> pa.Array:
+    """Element 1 of each list; null where a list has one element (read through the offsets)."""
+    offsets = _np(split.offsets)
+    two = np.diff(offsets) > 1
+    idx = np.where(two, offsets[:-1] + 1, offsets[:-1])
+    return pc.if_else(pa.array(two), split.values.take(pa.array(idx)), None)
 
 
 def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
@@ -139,98 +155,145 @@ def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
     ``ok = False``; the caller keeps them as unparsed rows.
     """
     n = len(lines)
-    host = np.full(n, None, dtype=object)
-    fields: dict[str, list] = {}
-    has_sep = pc.match_substring(lines, ": ")
-    split = pc.split_pattern(pc.if_else(has_sep, lines, ""), ": ", max_splits=1)
-    header = pc.list_element(pc.if_else(has_sep, split, pa.scalar([""], split.type)), 0)
-    m = pc.extract_regex(header, HEADER_RE)
-    fast = pc.and_(has_sep, m.is_valid()).to_numpy(zero_copy_only=False)
+    has_sep = pc.fill_null(pc.match_substring(lines, ": "), False)
+    split = pc.split_pattern(lines, ": ", max_splits=1)
+    header = pc.list_element(split, 0)
+    body = _second(split)
+    trad = _np(pc.fill_null(pc.and_(has_sep, pc.match_substring_regex(header, TRAD_FAST)), False))
+    iso = _np(pc.fill_null(pc.and_(has_sep, pc.match_substring_regex(header, ISO_FAST)), False)) & ~trad
+    stamp = pc.utf8_slice_codeunits(header, 0, 15)
+    rest = pc.utf8_slice_codeunits(header, 16)
+    iso_stamp = None
+    if iso.any():
+        iso_mask = pa.array(iso)
+        parts = pc.split_pattern(header, " ", max_splits=1)
+        iso_stamp = pc.if_else(iso_mask, pc.list_element(parts, 0), None)
+        rest = pc.if_else(iso_mask, _second(parts), rest)
+    fast = trad | iso
+    rest = pc.if_else(pa.array(fast), rest, None)
 
-    # Assemble per-field arrays from the fast path, then patch the slow rows in.
-    cols = {k: m.field(k) for k in ("mon", "day", "time", "iso", "host", "program", "pid")}
-    body = pc.list_element(pc.if_else(has_sep, split, pa.scalar(["", ""], split.type)), 1)
     slow_idx = np.flatnonzero(~fast)
-    syslogd = np.zeros(n, dtype=bool)
     ok = fast.copy()
+    syslogd = np.zeros(n, dtype=bool)
+    slow_trad_stamp: dict[int, str] = {}
     if len(slow_idx):
+        # rare shapes (PRI, RFC 5424, fractions, empty message): full regexes on those rows only
         slow_lines = lines.take(pa.array(slow_idx))
-        patches = {k: np.array(cols[k].to_pylist(), dtype=object) for k in cols}
-        body_np = np.array(body.to_pylist(), dtype=object)
+        rest_np = _np(rest).astype(object)
+        body_np = _np(body).astype(object)
+        iso_np = _np(iso_stamp).astype(object) if iso_stamp is not None else np.full(n, None, dtype=object)
         for pattern in (RFC5424_RE, FULL_RE):
             sm = pc.extract_regex(slow_lines, pattern)
-            valid = sm.is_valid().to_numpy(zero_copy_only=False) & ~ok[slow_idx]
+            valid = _np(sm.is_valid()) & ~ok[slow_idx]
             if not valid.any():
                 continue
             rows = slow_idx[valid]
-            names = {f.name for f in sm.type}
-            for k in patches:
-                if k in names:
-                    patches[k][rows] = np.array(sm.field(k).to_pylist(), dtype=object)[valid]
+            f = {name: np.array(sm.field(name).to_pylist(), dtype=object)[valid] for name in (x.name for x in sm.type)}
+            pid = f.get("pid", np.full(len(rows), "", dtype=object))
+            rest_np[rows] = [f"{h} {p}[{i}]" if i and i.isdigit() else f"{h} {p}" for h, p, i in zip(f["host"], f["program"], pid)]
+            body_np[rows] = [b or "" for b in f["body"]]
+            for r, mon, day, tm, isot in zip(rows, f.get("mon", [""] * len(rows)), f.get("day", [""] * len(rows)), f.get("time", [""] * len(rows)), f["iso"]):
+                if mon:
+                    slow_trad_stamp[int(r)] = f"{mon} {day.strip():>2} {tm}"
+                    trad[r] = True
                 else:
-                    patches[k][rows] = ""
-            body_np[rows] = np.array(pc.fill_null(sm.field("body"), "").to_pylist(), dtype=object)[valid]
+                    iso_np[r] = isot
+                    iso[r] = True
             ok[rows] = True
-        sd = pc.match_substring_regex(slow_lines, SYSLOGD_RE).to_numpy(zero_copy_only=False)
+        sd = _np(pc.match_substring_regex(slow_lines, SYSLOGD_RE))
         syslogd[slow_idx[sd & ~ok[slow_idx]]] = True
-        cols = {k: pa.array(v, pa.string()) for k, v in patches.items()}
+        rest = pa.array(rest_np, pa.string())
         body = pa.array(body_np, pa.string())
+        iso_stamp = pa.array(iso_np, pa.string())
+        if slow_trad_stamp:
+            stamp = pa.array(
+                [slow_trad_stamp.get(i, v) for i, v in enumerate(stamp.to_pylist())], pa.string()
+            )
 
+    host, program, pid = _tags(rest)
     # Solaris: strip "[ID 197553 mail.info] "
     if pc.any(pc.starts_with(body, "[ID ")).as_py():
         body = pc.replace_substring_regex(body, SOLARIS_TAG_RE, "", max_replacements=1)
+    ts = _timestamps(stamp, iso_stamp, trad, iso, tz, years)
     ok_arr = pa.array(ok)
-    ts = _timestamps(cols, ok, tz, years)
-    pid_s = cols["pid"]
-    pid = pc.cast(pc.if_else(pc.match_substring_regex(_nulls_to_empty(pid_s), r"^\d{1,9}$"), pid_s, None), pa.int32())
-    null_if_bad = lambda a: pc.if_else(ok_arr, pc.if_else(pc.equal(a, ""), None, a), None)  # noqa: E731
     return Envelope(
         ok=ok,
         syslogd=syslogd,
         ts=ts,
-        host=null_if_bad(cols["host"]),
-        program=null_if_bad(cols["program"]),
+        host=pc.if_else(ok_arr, host, None),
+        program=pc.if_else(ok_arr, program, None),
         pid=pc.if_else(ok_arr, pid, None),
-        body=pc.if_else(ok_arr, body, None),
+        body=pc.if_else(ok_arr, pc.fill_null(body, ""), None),
     )
 
 
-def _timestamps(cols: dict, ok: np.ndarray, tz: str, years: YearState) -> pa.Array:
-    n = len(ok)
+def _tags(rest: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """``host program[pid]`` → three columns, parsed once per distinct value."""
+    d = pc.dictionary_encode(rest)
+    hosts, programs, pids = [], [], []
+    for v in d.dictionary.to_pylist():
+        m = _TAG.match(v) if v is not None else None
+        if m is None:
+            hosts.append(None), programs.append(None), pids.append(None)
+            continue
+        hosts.append(m.group(1))
+        programs.append(m.group(2))
+        pid = m.group(3)
+        pids.append(int(pid) if pid and len(pid) < 10 else None)
+    idx = d.indices
+    return (
+        pa.array(hosts, pa.string()).take(idx),
+        pa.array(programs, pa.string()).take(idx),
+        pa.array(pids, pa.int32()).take(idx),
+    )
+
+
+def _timestamps(stamp: pa.Array, iso_stamp: pa.Array | None, trad: np.ndarray, iso: np.ndarray, tz: str, years: YearState) -> pa.Array:
+    n = len(trad)
     out = np.zeros(n, dtype="int64")
     valid = np.zeros(n, dtype=bool)
-    mon = _nulls_to_empty(cols["mon"])
-    trad = ok & pc.not_equal(mon, "").to_numpy(zero_copy_only=False)
-    iso = ok & ~trad
     if trad.any():
         idx = np.flatnonzero(trad)
-        t_mon = mon.take(pa.array(idx))
-        months = pc.add(pc.index_in(t_mon, pa.array(MONTHS)), 1).to_numpy(zero_copy_only=False).astype(np.int8)
-        t_day = cols["day"].take(pa.array(idx))
-        first_day = int(str(t_day[0].as_py()).strip() or 1)
-        yrs = years.years_for(months, first_day)
-        text = pc.binary_join_element_wise(
-            pc.cast(pa.array(yrs), pa.string()), t_mon, pc.utf8_ltrim_whitespace(t_day), cols["time"].take(pa.array(idx)), " "
-        )
-        naive = pc.strptime(text, format="%Y %b %d %H:%M:%S", unit="us", error_is_null=True)
-        local = to_utc(naive, tz)
-        out[idx] = pc.fill_null(pc.cast(local, pa.int64()), 0).to_numpy(zero_copy_only=False)
-        valid[idx] = local.is_valid().to_numpy(zero_copy_only=False)
+        d = pc.dictionary_encode(stamp.take(pa.array(idx)))
+        codes = _np(d.indices).astype(np.int64)
+        parsed = [_STAMP.match(v) for v in d.dictionary.to_pylist()]
+        months_u = np.array([_MONTH_NO[m.group(1)] if m else 0 for m in parsed], dtype=np.int8)
+        first = parsed[codes[0]]
+        yrs = years.years_for(months_u[codes], int(first.group(2)) if first else 1)
+        zone = None if tz in ("UTC", "Etc/UTC") else ZoneInfo(tz)
+        for y in np.unique(yrs):
+            epoch = np.array([_epoch(int(y), m, zone) for m in parsed], dtype=np.int64)
+            sel = yrs == y
+            out[idx[sel]] = epoch[codes[sel]]
+        valid[idx] = out[idx] != _BAD
     if iso.any():
         idx = np.flatnonzero(iso)
-        text = pc.replace_substring(_nulls_to_empty(cols["iso"]).take(pa.array(idx)), " ", "T", max_replacements=1)
+        text = pc.replace_substring(iso_stamp.take(pa.array(idx)), " ", "T", max_replacements=1)
         has_zone = pc.match_substring_regex(text, r"(Z|[+-]\d\d(:?\d\d)?)$")
         # journalctl's +0100 -> +01:00; bare +01 -> +01:00
         text = pc.replace_substring_regex(text, r"([+-]\d\d)(\d\d)$", r"\1:\2")
         text = pc.replace_substring_regex(text, r"([+-]\d\d)$", r"\1:00")
         zoned = pc.cast(pc.if_else(has_zone, text, None), TS, safe=False) if pc.any(has_zone).as_py() else pa.nulls(len(idx), TS)
-        naive_text = pc.if_else(has_zone, None, text)
         if pc.any(pc.invert(has_zone)).as_py():
-            naive = pc.cast(naive_text, pa.timestamp("us"))
+            naive = pc.cast(pc.if_else(has_zone, None, text), pa.timestamp("us"))
             zoned = pc.coalesce(zoned, to_utc(naive, tz))
-        out[idx] = pc.fill_null(pc.cast(zoned, pa.int64()), 0).to_numpy(zero_copy_only=False)
-        valid[idx] = zoned.is_valid().to_numpy(zero_copy_only=False)
+        out[idx] = _np(pc.fill_null(pc.cast(zoned, pa.int64()), 0))
+        valid[idx] = _np(zoned.is_valid())
     return pa.Array.from_pandas(out, mask=~valid, type=pa.int64()).cast(TS) if n else pa.array([], TS)
+
+
+_BAD = np.iinfo(np.int64).min
+
+
+def _epoch(year: int, m: "re.Match | None", zone: ZoneInfo | None) -> int:
+    """Microseconds since the epoch of a traditional stamp in ``zone`` (DST folds: the earlier)."""
+    if m is None:
+        return _BAD
+    try:
+        t = dt.datetime(year, _MONTH_NO[m.group(1)], int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), tzinfo=zone or dt.timezone.utc)
+    except ValueError:  # Feb 29 in a common year, hour 24 ...
+        return _BAD
+    return int(t.timestamp()) * 1_000_000
 
 
 def to_utc(naive: pa.Array, tz: str) -> pa.Array:

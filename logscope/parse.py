@@ -91,6 +91,8 @@ def parse_lines(
     """Parse one batch of lines (a pyarrow string array, no newlines)."""
     daemons = _grammar_table() if daemons is None else daemons
     n = len(lines)
+    if lines.type != pa.string():
+        lines = lines.cast(pa.string())
     too_long = pc.greater(pc.binary_length(lines), MAX_LINE)
     long_rows = np.flatnonzero(too_long.to_numpy(zero_copy_only=False)) if pc.any(too_long).as_py() else None
     if long_rows is not None:  # kept truncated, never parsed
