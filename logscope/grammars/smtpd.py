@@ -590,6 +590,10 @@ class _Classes:
     def done(self) -> bool:
         return self.restriction.null_count == 0
 
+    def pending(self, text: pa.Array) -> pa.Array:
+        """``text`` where no restriction is set yet, else null (regex kernels skip nulls)."""
+        return pc.if_else(self.restriction.is_null(), text, _NULL_STR)
+
 
 def classify(reply: pa.Array, action: pa.Array) -> dict[str, pa.Array]:
     """restriction, restriction_class, rbl_zone, rbl_class, detail (the RBL TXT) of decision rows."""
@@ -599,11 +603,13 @@ def classify(reply: pa.Array, action: pa.Array) -> dict[str, pa.Array]:
     c = _Classes(n)
     c.put(pc.starts_with(act, "milter-"), "milter", "milter")
     c.put(pc.starts_with(act, "proxy-"), "smtpd_proxy_filter", "content")
-    permit_name = _group(text, r"^action=(?P<g>\S+) for ")
-    c.put(pc.and_(pc.equal(act, "permit"), permit_name.is_valid()), permit_name, "other")
+    is_permit = pc.equal(act, "permit")
+    if pc.any(is_permit).as_py():
+        permit_name = _group(pc.if_else(is_permit, text, _NULL_STR), r"^action=(?P<g>\S+) for ")
+        c.put(permit_name.is_valid(), permit_name, "other")
 
     out = {"rbl_zone": pa.nulls(n, _STR), "rbl_class": pa.nulls(n, _STR), "detail": pa.nulls(n, _STR)}
-    is_rbl = pc.fill_null(pc.match_substring(text, "] blocked using "), False)
+    is_rbl = pc.fill_null(pc.match_substring(c.pending(text), "] blocked using "), False)
     if pc.any(is_rbl).as_py():
         m = pc.extract_regex(pc.if_else(is_rbl, text, _NULL_STR), RBL_RE)
         word = pc.fill_null(_field(m, "w"), "")
@@ -623,14 +629,14 @@ def classify(reply: pa.Array, action: pa.Array) -> dict[str, pa.Array]:
         out["rbl_class"] = pc.if_else(hit, rbl_class, _NULL_STR)
         out["detail"] = pc.if_else(hit, _field(z, "txt"), _NULL_STR)
     if not c.done():
-        key = _group(text, _LITERALS_RE, "k")
+        key = _group(c.pending(text), _LITERALS_RE, "k")
         if pc.any(key.is_valid()).as_py():
             c.put(key.is_valid(), _map(key, {k: v[0] for k, v in LITERALS.items()}),
                   _map(key, {k: v[1] for k, v in LITERALS.items()}))
     if not c.done():
-        c.put(pc.match_substring_regex(text, POLICY_RE), "policy_service", "policy")
+        c.put(pc.match_substring_regex(c.pending(text), POLICY_RE), "policy_service", "policy")
     if not c.done():
-        word = _group(text, _TABLE_RE, "k")
+        word = _group(c.pending(text), _TABLE_RE, "k")
         c.put(word.is_valid(), _map(word, {k: v[0] for k, v in TABLE_CLASS.items()}),
               _map(word, {k: v[1] for k, v in TABLE_CLASS.items()}))
     out["restriction"] = pc.coalesce(c.restriction, pa.scalar("unclassified"))
