@@ -90,6 +90,27 @@ class YearState:
             self.year = a.year - 1 if later else a.year
         self.month = month
 
+    def snapshot(self) -> "YearState":
+        return YearState(self.anchor, self.year, self.month, self.fixed_year)
+
+    def advance(self, chunk: bytes) -> None:
+        """Step over a chunk of lines by its first and last traditional stamp only.
+
+        Chunks are parsed out of order (in worker processes); each starts from the
+        state this predicts. It equals :meth:`years_for`'s unless a chunk holds
+        more than one Dec→Jan step or ends on a late line from last year.
+        """
+        first = _MONTH_NO.get(chunk[:3].decode("ascii", "replace"))
+        cut = chunk.rfind(b"\n", 0, len(chunk) - 1)
+        last_line = chunk[cut + 1 :]
+        last = _MONTH_NO.get(last_line[:3].decode("ascii", "replace"))
+        if first is None or last is None:
+            return
+        if self.year is None:
+            day = chunk[4:6].strip()
+            self.start(first, int(day) if day.isdigit() else 1)
+        self.years_for(np.array([first, last], dtype=np.int8), 1)
+
     def years_for(self, months: np.ndarray, first_day: int) -> np.ndarray:
         """Year of each traditional stamp, in file order; advances the state."""
         out = np.empty(len(months), dtype=np.int32)

@@ -9,9 +9,11 @@ at a time.
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import time
-from collections import Counter
+from collections import Counter, deque
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,19 +95,22 @@ def ingest(
     year: int | None = None,
     progress: Progress | None = None,
     wait: float = 300.0,
+    workers: int | None = None,
 ) -> IngestReport:
     """Read what is new in ``paths`` into ``store``; return what was read.
 
     Traditional stamps are local time in ``tz`` (default: this machine's zone);
     their year comes from each file's mtime unless ``year`` (the year of the
-    first line) is given.
+    first line) is given. Large inputs are parsed in ``workers`` processes
+    (default: one per CPU); the result does not depend on how many.
     """
     store = store if isinstance(store, Store) else Store(store)
     tz = check_zone(tz or envelope.local_zone())
     started = time.monotonic()
     srcs = sources.expand(paths)
     report = IngestReport(store=str(store.path))
-    with store.lock(wait=wait):
+    big = sum(s.size for s in srcs) > PARALLEL_BYTES or any(s.is_stdin for s in srcs)
+    with store.lock(wait=wait), Workers(workers if workers is not None else (os.cpu_count() or 1) if big else 0) as pool:
         manifest = store.manifest()
         tx = store.begin()
         try:
@@ -113,7 +118,7 @@ def ingest(
                 sr = SourceReport(path=src.name)
                 report.sources.append(sr)
                 try:
-                    _ingest_source(src, manifest, tx, sr, report, tz, year, progress)
+                    _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool)
                 except UnreadableSource as exc:
                     sr.state, sr.error = "failed", str(exc)
             record = {
@@ -148,7 +153,7 @@ def _same_stat(rec: dict, src: sources.Source) -> bool:
     return bool(src.ino) and st.get("dev") == src.dev and st.get("ino") == src.ino and st.get("size") == src.size and st.get("mtime") == src.mtime
 
 
-def _ingest_source(src, manifest, tx, sr, report, tz, year, progress) -> None:
+def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> None:
     if not src.is_stdin:
         for sid, rec in manifest["sources"].items():
             if _same_stat(rec, src):
@@ -178,14 +183,15 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress) -> None:
         # a live plain file may end in a half-written line: leave it for the next run
         keep_partial = src.is_stdin or kind is not None or (time.time() - src.mtime) > 60
         line_no = rec["lines"] + 1
-        for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial):
-            lines, bad_utf8 = decode_lines(chunk.data)
+        inflight: deque = deque()
+
+        def collect(job) -> None:
+            fut, first, raw_bytes = job
+            parsed, bad_utf8 = fut.result()
             if bad_utf8:
-                sr.warnings.append(f"{src.name}: {bad_utf8} line(s) near line {line_no} are not valid UTF-8; kept with \\xNN escapes")
-            parsed = parse.parse_lines(lines, source=sid, first_line_no=line_no, tz=tz, years=years)
+                sr.warnings.append(f"{src.name}: {bad_utf8} line(s) from line {first} on are not valid UTF-8; kept with \\xNN escapes")
             tx.write("events", parsed.events)
             tx.write("unparsed", parsed.unparsed)
-            line_no += parsed.lines
             sr.lines += parsed.lines
             sr.events += parsed.events.num_rows
             sr.unparsed += parsed.unparsed.num_rows
@@ -193,7 +199,17 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress) -> None:
             _count(report.kinds, parsed.events.column("kind"))
             _count(report.unparsed_reasons, parsed.unparsed.column("reason"))
             if progress:
-                progress(src.name, chunk.raw_bytes, src.size)
+                progress(src.name, raw_bytes, src.size)
+
+        for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial):
+            start = years.snapshot()
+            years.advance(chunk.data)
+            inflight.append((pool.submit(parse_chunk, chunk.data, sid, line_no, tz, start), line_no, chunk.raw_bytes))
+            line_no += chunk.data.count(b"\n") + (not chunk.data.endswith(b"\n"))
+            while len(inflight) > pool.depth:
+                collect(inflight.popleft())
+        while inflight:
+            collect(inflight.popleft())
         if sr.lines != sr.events + sr.unparsed + sr.skipped:  # the "nothing is lost" invariant
             raise LogscopeError(f"internal error: {src.name}: {sr.lines} lines != events + unparsed + skipped")
         if result.truncated:
@@ -220,6 +236,51 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress) -> None:
         manifest["sources"][sid] = rec
     finally:
         stream.close()
+
+
+PARALLEL_BYTES = 48 << 20  # below this, worker start-up costs more than it saves
+
+
+def parse_chunk(data: bytes, source: str, first_line_no: int, tz: str, years: envelope.YearState) -> tuple[parse.Parsed, int]:
+    """Decode and parse one chunk of whole lines (runs in a worker process)."""
+    lines, bad_utf8 = decode_lines(data)
+    return parse.parse_lines(lines, source=source, first_line_no=first_line_no, tz=tz, years=years), bad_utf8
+
+
+class _Done:
+    """A finished result with the Future interface, for the in-process path."""
+
+    def __init__(self, value):
+        self.value = value
+
+    def result(self):
+        return self.value
+
+
+class Workers:
+    """Parse chunks in worker processes, or in this one when ``n`` is 0.
+
+    ``depth`` bounds the chunks in flight, and so the memory.
+    """
+
+    def __init__(self, n: int):
+        self.n = n if n > 1 else 0
+        self.depth = self.n + 1 if self.n else 0
+        self._pool = None
+
+    def __enter__(self) -> "Workers":
+        if self.n:
+            self._pool = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"))
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn, *args):
+        if self._pool is None:
+            return _Done(fn(*args))
+        return self._pool.submit(fn, *args)
 
 
 def _count(counter: Counter, column: pa.ChunkedArray) -> None:

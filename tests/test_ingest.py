@@ -251,3 +251,20 @@ def test_status_reconciles(tmp_path):
     assert {u["reason"] for u in st["unparsed"]} >= {"no syslog header"}
     r = cli("status", "--store", str(tmp_path / "st"))
     assert b"reconciliation" in r.stdout
+
+
+def test_worker_processes_give_the_same_store(tmp_path):
+    lines = log_lines(30000) + ["Dec 31 23:59:59 mx postfix/qmgr[1]: ABCDEF9: removed", "Jan  1 00:00:01 mx postfix/qmgr[1]: ABCDEFA: removed"]
+    log = write(tmp_path / "mail.log", lines, dt.datetime(2027, 1, 1, 1))
+    import logscope.sources as sources
+
+    old = sources.CHUNK_BYTES
+    sources.CHUNK_BYTES = 256 << 10  # many chunks, so workers finish out of order
+    try:
+        logscope.ingest([str(log)], tmp_path / "one", tz="UTC", workers=0)
+        logscope.ingest([str(log)], tmp_path / "two", tz="UTC", workers=2)
+    finally:
+        sources.CHUNK_BYTES = old
+    assert content(tmp_path / "one") == content(tmp_path / "two")
+    con = logscope.open(tmp_path / "two")
+    assert con.execute("select min(year(ts)), max(year(ts)) from events").fetchone() == (2026, 2027)
