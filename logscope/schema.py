@@ -79,6 +79,7 @@ EVENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("conn_use", _I32, "conn_use= connection reuse count"),
     ("status", _S, "sent, deferred, bounced, expired, ... ; for amavis Passed/Blocked"),
     ("new_queue_id", _S, "queue id created from this one (content filter re-queue, bounce notification)"),
+    ("orig_queue_id", _S, "queue id this message was re-injected from (after-filter smtpd: orig_queue_id=)"),
     # amavis
     ("amavis_id", _S, "amavis log id, e.g. 04711-01"),
     ("category", _S, "amavis category: CLEAN, SPAM, BANNED, INFECTED ..."),

@@ -66,7 +66,7 @@ CASES = [
     ("4NrKx05Xbvz9sLr: client=unknown[127.0.0.40], sasl_method=PLAIN, sasl_username=alice@example.com",
      dict(kind="client", queue_id="4NrKx05Xbvz9sLr", sasl_method="PLAIN", sasl_username="alice@example.com", detail=None)),
     ("0905B21A0E5: client=localhost[127.0.0.1], orig_queue_id=AA4F721A0DA, orig_client=unknown[127.0.0.90]",
-     dict(kind="client", client_ip="127.0.0.1", detail="orig_queue_id=AA4F721A0DA, orig_client=unknown[127.0.0.90]")),
+     dict(kind="client", client_ip="127.0.0.1", orig_queue_id="AA4F721A0DA", detail="unknown[127.0.0.90]")),
     ("DEADBEEF: client=unknown[192.0.2.1]:unknown", dict(kind="client", client_ip="192.0.2.1", client_port=None)),
     ("NOQUEUE: client=unknown[192.0.2.3]", dict(kind="client", queue_id=None, client_ip="192.0.2.3")),
     # ---- decisions: DNS blocklists, TXT with ';' and URLs

@@ -15,7 +15,7 @@ SUMMARY
                        n_auth_failed = M-N of auth=N/M (0 when absent). All null on pre-3.0
                        lines that carry no counters.
     client             <QID>: client=<client>[, sasl_method=M, sasl_username=U][, ...]
-                       the rest (sasl_sender=, orig_queue_id=, orig_client=) goes to detail.
+                       the rest (sasl_sender=, orig_client=) goes to detail; orig_queue_id= has its column.
     decision           <QID|NOQUEUE>: <action>: <STAGE> from <client>: [<code> ][<dsn> ]<text>;
                        [ from=<s>][ to=<r>][ proto=P][ helo=<h>][ sasl_method=M][ sasl_username=U]
                        (smtpd_check.c log_whatsup; also milter-reject/-hold/-discard from
@@ -219,11 +219,15 @@ RULES = (
     ),
     Rule(
         "client",
+        r"^" + _QID + r": client=" + _CLIENT + r", orig_queue_id=(?P<orig_queue_id>[0-9A-Za-z]+), orig_client=(?P<detail>\S+)$",
+        samples=("0905B21A0E5: client=localhost[127.0.0.1], orig_queue_id=AA4F721A0DA, orig_client=unknown[127.0.0.90]",),
+    ),
+    Rule(
+        "client",
         r"^(?:" + _QID + r": )?client=" + _CLIENT + r"(?:, sasl_method=(?P<sasl_method>[^,\s]*))?"
         r"(?:, sasl_username=(?P<sasl_username>[^,]*))?(?:, (?P<detail>.*))?$",
         samples=(
             "4A6B321A0E2: client=unknown[127.0.0.40], sasl_method=PLAIN, sasl_username=alice@example.com",
-            "0905B21A0E5: client=localhost[127.0.0.1], orig_queue_id=AA4F721A0DA, orig_client=unknown[127.0.0.90]",
             "client=example.com[192.0.2.1], helo=example.com",
         ),
     ),
