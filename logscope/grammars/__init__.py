@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 import pyarrow as pa
 
 # Regex pieces shared by the grammars (RE2 syntax).
-QID = r"(?P<queue_id>[0-9A-Za-z]{5,20})"
+QID = r"(?P<queue_id>[0-9A-Za-z]{5,24})"  # long ids can pass 20 chars on 64-bit inodes
 CLIENT = r"(?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\](?::(?P<client_port>\d+))?"
 # postscreen writes [ip]:port without a host name
 PS_CLIENT = r"\[(?P<client_ip>[^\]\s]*)\]:(?P<client_port>\d+)"
