@@ -125,7 +125,7 @@ def restriction_lists(cf) -> dict[str, list[str]]:
     classes = set(words(cf.params.get("smtpd_restriction_classes")))
     out = {}
     for name, raw in cf.params.items():
-        if name.endswith("_restrictions") or name in classes:
+        if name.endswith("_restrictions") or name in classes or _LIST_TYPO.match(name):
             out[name] = words(raw)
     return out
 

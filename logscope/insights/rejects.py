@@ -102,8 +102,10 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
             {"value": t["value"], "events": t["events"], "refused": t["refused"]})
 
     findings = _log_findings(dims, dry, whatif, cfg_errors)
+    fix = None
     if main_cf is not None:
         findings += _config_findings(main_cf, dims, cfg_errors, traffic)
+        fix = _combined_fix(main_cf) or None
     findings = by_severity(findings)
     return {
         "schema": SCHEMA,
@@ -129,6 +131,7 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
                                 "first_ts", "last_ts", "example_source", "example_line_no"]),
         "whatif_reject_unknown_client_hostname": {k: iso(v) for k, v in whatif.items()},
         "findings": [f.to_dict() for f in findings],
+        "fix": fix,
     }
 
 
@@ -268,6 +271,53 @@ def _config_findings(cf, dims, cfg_errors, traffic) -> list[Finding]:
     return out
 
 
+def _replacement(cf, rp: dict) -> str | None:
+    """What replaces a problem word: the suggestion, the modern name, or nothing (removal)."""
+    w = rp["word"].lower()
+    if rp["problem"] == "unknown":
+        return rp["replacement"]
+    if rp["problem"] == "renamed":
+        return rp["replacement"] if " " not in rp["replacement"] else rp["word"]
+    if w == "check_relay_domains":
+        return "reject_unauth_destination"
+    if w == "reject_maps_rbl":
+        return ", ".join(f"reject_rbl_client {z}" for z in _config.words(cf.params.get("maps_rbl_domains"))) or None
+    return None
+
+
+def _combined_fix(cf) -> list[str]:
+    """Every configuration edit at once, one command per parameter (the per-finding edits each
+    start from the file as it is, so they must not be chained)."""
+    out = []
+    for pr in _config.param_problems(cf):
+        if pr["problem"] == "misspelled":
+            out.append(f"postconf -X {pr['parameter']}")
+            if pr["replacement"] not in cf.params:
+                out.append(postconf_edit(pr["replacement"], _fixed_list(cf, pr["parameter"])))
+    per_param: dict[str, bool] = {}
+    for rp in _config.restriction_problems(cf):
+        per_param[rp["parameter"]] = True
+    misspelled = {pr["parameter"] for pr in _config.param_problems(cf) if pr["problem"] == "misspelled"}
+    for prm in per_param:
+        if prm not in misspelled:
+            out.append(postconf_edit(prm, _fixed_list(cf, prm)))
+    if (cf.get("unknown_local_recipient_reject_code") or "550").strip().startswith("4"):
+        out.append(postconf_edit("unknown_local_recipient_reject_code", "550"))
+    return out + ["postfix reload"] if out else []
+
+
+def _fixed_list(cf, prm: str) -> str:
+    fixes = {rp["word"]: _replacement(cf, rp) for rp in _config.restriction_problems(cf) if rp["parameter"] == prm}
+    out = []
+    for it in _config.items(_config.words(cf.params.get(prm))):
+        if it[0] in fixes:
+            if fixes[it[0]]:
+                out.append(" ".join([fixes[it[0]]] + it[1:]))
+            continue
+        out.append(" ".join(it))
+    return ", ".join(out)
+
+
 def _rows_stage(dims) -> list[dict]:
     """(restriction, stage) pairs that fired."""
     return dims.get("restriction_stage", [])
@@ -333,6 +383,10 @@ def render_text(out, doc: dict, *, rows: int = 25) -> None:
                                 for d in doc["dry_runs"]], justify=_NUM))
     from .rbl import render_findings
     render_findings(out, doc["findings"])
+    if doc.get("fix"):
+        out.print(report.Text("\nall configuration fixes at once:"))
+        for cmd in doc["fix"]:
+            out.print(report.Text("  " + report.term_safe(cmd)))
 
 
 TABLES = ("restriction", "restriction_code", "class", "stage", "code", "action", "rules", "top", "hour", "day", "dry_runs")

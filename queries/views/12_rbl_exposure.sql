@@ -1,9 +1,12 @@
 -- View `rbl_exposure`: the connections each blocklist zone was consulted for, as far as the log shows.
 -- Postfix logs nothing for a lookup that found no listing, so the population a zone "sees" is inferred:
---   smtpd:      connect lines of the same smtpd process (host, pid) during the span in which that
---               process logged hits or lookup errors for the zone (spans split at 10-minute gaps, widened
---               by 60 s so the connect of the first hit's own session counts). A process serves one
---               master.cf service, so this finds zones set with `-o smtpd_client_restrictions=...` too.
+--   smtpd:      every connection handled by an smtpd process (host, pid) that logged a hit or a lookup
+--               error for the zone during its lifetime. A process serves one master.cf service, so all
+--               its clients went through the same restriction lists; this finds zones set with
+--               `-o smtpd_client_restrictions=...` too. A process lifetime is the run of its connect
+--               lines without a gap over 10 minutes (smtpd exits after max_idle = 100 s; a later
+--               process with the same pid starts a new lifetime). Clients that hung up or were
+--               refused before the zone's restriction count as seen: hit rates err on the low side.
 --   postscreen: every postscreen CONNECT on a host where dnsblog or postscreen named the zone, except
 --               clients that were only ever allowlisted or denylisted (they are not looked up).
 -- Grain: one row per (zone, connection). Columns: rbl_zone, via ('smtpd' | 'postscreen'), host, pid,
@@ -15,18 +18,21 @@ with zev as (
     union all
     select rbl_zone, host, pid, ts from rbl_lookup_errors where daemon = 'smtpd' and rbl_zone is not null
 ),
-gaps as (
-    select *, case when ts - lag(ts) over (partition by rbl_zone, host, pid order by ts) > interval 10 minute then 1 else 0 end as new_span
-    from zev
+conn as (
+    select host, pid, ts, client_ip,
+        case when ts - lag(ts) over (partition by host, pid order by ts) > interval 10 minute then 1 else 0 end as brk
+    from events
+    where kind = 'connect' and daemon = 'smtpd'
+),
+lives as (
+    select *, sum(brk) over (partition by host, pid order by ts rows unbounded preceding) as life from conn
 ),
 spans as (
-    select *, sum(new_span) over (partition by rbl_zone, host, pid order by ts rows unbounded preceding) as span
-    from gaps
+    select host, pid, life, min(ts) as t0, max(ts) as t1 from lives group by host, pid, life
 ),
-windows as (
-    select rbl_zone, host, pid, min(ts) - interval 60 second as t0, max(ts) + interval 60 second as t1
-    from spans
-    group by rbl_zone, host, pid, span
+zone_lives as (
+    select distinct z.rbl_zone, s.host, s.pid, s.life
+    from zev z join spans s on z.host = s.host and z.pid = s.pid and z.ts between s.t0 and s.t1 + interval 10 minute
 ),
 ps_zones as (
     select distinct rbl_zone, host from dnsbl_listings
@@ -40,10 +46,9 @@ ps_listed_only as (
     except
     select host, client_ip from events where kind in ('ps_pass', 'ps_dnsbl_rank', 'ps_pregreet', 'ps_hangup', 'ps_command_violation')
 )
-select w.rbl_zone, 'smtpd' as via, c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip) as client_net
-from events c
-join windows w on c.host = w.host and c.pid = w.pid and c.ts between w.t0 and w.t1
-where c.kind = 'connect' and c.daemon = 'smtpd'
+select z.rbl_zone, 'smtpd' as via, c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip) as client_net
+from lives c
+join zone_lives z on c.host = z.host and c.pid = z.pid and c.life = z.life
 union all
 select z.rbl_zone, 'postscreen' as via, c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip) as client_net
 from events c
