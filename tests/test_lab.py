@@ -83,24 +83,31 @@ def _log_dir(source: str, run: str) -> Path:
     return d
 
 
-def _open_lab(source: str, run: str, factory) -> Lab:
+def _open_lab(request, source: str, run: str, factory) -> Lab:
     d = _log_dir(source, run)
     files = sorted(p for p in d.iterdir() if p.is_file() and p.name.startswith(("mail.log", "amavis.log")))
     assert files, f"no log files in {d}"
     store = factory.mktemp(f"store-{source}-{run}")
     # committed files lost their mtimes in git: give the year; a fresh log's mtime is its own
     report = logscope.ingest([str(d)], store, tz="UTC", year=SAMPLE_YEAR if source == "committed" else None)
+    # say which log set the module checks, so CI output shows committed and fresh runs
+    tr = request.config.pluginmanager.getplugin("terminalreporter")
+    cm = request.config.pluginmanager.getplugin("capturemanager")
+    if tr is not None and cm is not None:
+        with cm.global_and_fixture_disabled():
+            tr.ensure_newline()
+            tr.write_line(f"test_lab: {source}-{run}: {report.lines} lines from {d}")
     return Lab(source, run, files, store, report, logscope.open(store))
 
 
 @pytest.fixture(scope="module", params=[(s, r) for s in ("committed", "fresh") for r in RUNS], ids=lambda p: f"{p[0]}-{p[1]}")
 def lab(request, tmp_path_factory) -> Lab:
-    return _open_lab(*request.param, tmp_path_factory)
+    return _open_lab(request, *request.param, tmp_path_factory)
 
 
 @pytest.fixture(scope="module", params=["committed", "fresh"])
 def amavis_lab(request, tmp_path_factory) -> Lab:
-    return _open_lab(request.param, "amavis", tmp_path_factory)
+    return _open_lab(request, request.param, "amavis", tmp_path_factory)
 
 
 def _views(lab: Lab) -> set[str]:
