@@ -196,7 +196,9 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(report.to_json({"schema": "logscope.query/1", "query": name_or_sql, "params": {k: _jsonable(v) for k, v in params.items()},
                                              "columns": cols, "rows": [dict(zip(cols, map(_jsonable, r))) for r in data]}))
         elif fmt == Fmt.csv:
-            sys.stdout.write(report.to_csv(cols, [[_jsonable(v) for v in r] for r in data]))
+            from .insights.rejects import _cell
+
+            sys.stdout.write(report.to_csv(cols, [[_cell(_jsonable(v)) for v in r] for r in data]))
         else:
             out = report.console()
             out.print(report.table(None, cols, [[_text(v) for v in r] for r in data[:limit]]))

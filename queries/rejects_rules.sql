@@ -17,7 +17,7 @@ select
     count(*) as events,
     count(distinct client_ip) as clients,
     count(distinct rule_key) as keys,
-    list(distinct rule_key order by rule_key)[1:5] as key_examples,
+    list(distinct rule_key order by rule_key) filter (where rule_key is not null)[1:5] as key_examples,
     min(ts) as first_ts,
     max(ts) as last_ts,
     arg_min(source, ts) as example_source,

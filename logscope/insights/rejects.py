@@ -403,4 +403,9 @@ def csv_rows(doc: dict, table: str = "restriction") -> tuple[list[str], list[lis
     else:
         rows = doc["by_" + table]
     cols = list(rows[0].keys()) if rows else []
-    return cols, [[r.get(c) for c in cols] for r in rows]
+    return cols, [[_cell(r.get(c)) for c in cols] for r in rows]
+
+
+def _cell(v):
+    """Lists become '; '-joined text in CSV."""
+    return "; ".join("" if x is None else str(x) for x in v) if isinstance(v, (list, tuple)) else v
