@@ -456,9 +456,9 @@ def render_text(out, doc: dict) -> None:
             out.print(report.Text("  " + report.term_safe(cmd)))
 
 
-def render_findings(out, findings: list[dict]) -> None:
+def render_findings(out, findings: list[dict], empty: str = "no findings: every blocklist looks healthy") -> None:
     if not findings:
-        out.print(report.Text("no findings: every blocklist looks healthy"))
+        out.print(report.Text(empty))
         return
     out.print(report.Text(""))
     for f in findings:

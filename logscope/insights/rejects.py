@@ -41,7 +41,7 @@ import datetime as dt
 from .. import queries, report
 from . import Finding, by_severity, examples_of, postconf_edit
 from . import _config
-from .rbl import _rows, iso
+from .rbl import _rows, iso, render_findings
 
 SCHEMA = "logscope.rejects/1"
 NEVER_FIRED_MIN_CONNECTIONS = 100
@@ -342,6 +342,9 @@ def render_text(out, doc: dict, *, rows: int = 25) -> None:
                           + (f", config {report.term_safe(doc['config'])}" if doc["config"] else "")))
     out.print(report.Text(f"{tot['events']:,} decisions, {tot['refused']:,} refused mail, {tot['clients']:,} clients, "
                           f"{tot['smtpd_connections']:,} smtpd connections"))
+    if not tot["events"]:
+        render_findings(out, doc["findings"], "no findings")
+        return
     out.print(report.table("by restriction", ["class", "restriction", "action", "events", "clients", "share"],
                            [(r["restriction_class"], r["restriction"], r["action"], r["events"], r["clients"], _pct(r["share"]))
                             for r in doc["by_restriction"][:rows]], justify=_NUM))
@@ -381,8 +384,7 @@ def render_text(out, doc: dict, *, rows: int = 25) -> None:
         out.print(report.table("reject_warning dry runs", ["restriction", "zone", "events", "clients", "with accepted mail"],
                                [(d["restriction"], d["rbl_zone"] or "", d["events"], d["clients"], d["clients_with_accepted_mail"])
                                 for d in doc["dry_runs"]], justify=_NUM))
-    from .rbl import render_findings
-    render_findings(out, doc["findings"])
+    render_findings(out, doc["findings"], "no findings")
     if doc.get("fix"):
         out.print(report.Text("\nall configuration fixes at once:"))
         for cmd in doc["fix"]:
