@@ -1,8 +1,9 @@
 """markdown: the report as Markdown (GitHub flavour), every log-derived string escaped.
 
 Escaping: control characters become visible ``\\xNN`` (report.term_safe), ``& < >`` become HTML
-entities (Markdown passes raw HTML through), and Markdown's punctuation is backslash-escaped so
-that a HELO name cannot open a link, an image, code or a table cell.
+entities (Markdown passes raw HTML through), and the punctuation that opens emphasis, code, links,
+images, strike-through or a table cell (\\ ` * _ [ ] | ~) is backslash-escaped, so a HELO name
+cannot do any of that. Log text never starts a line, so line-start markers (#, -, +, >) stay.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 from .. import report
 from .blocks import CHART_COLUMNS, cell, chart_summary, evidence_text, layout
 
-_MD = re.compile(r"([\\`*_{}\[\]()#+\-!|~:])")
+_MD = re.compile(r"([\\`*_\[\]|~])")
 
 
 def esc(value) -> str:
