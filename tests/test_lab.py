@@ -83,7 +83,12 @@ def _log_dir(source: str, run: str) -> Path:
     return d
 
 
+_LABS: dict[tuple[str, str], Lab] = {}  # one store per log set, shared by both fixtures
+
+
 def _open_lab(request, source: str, run: str, factory) -> Lab:
+    if (source, run) in _LABS:
+        return _LABS[source, run]
     d = _log_dir(source, run)
     files = sorted(p for p in d.iterdir() if p.is_file() and p.name.startswith(("mail.log", "amavis.log")))
     assert files, f"no log files in {d}"
@@ -95,9 +100,10 @@ def _open_lab(request, source: str, run: str, factory) -> Lab:
     cm = request.config.pluginmanager.getplugin("capturemanager")
     if tr is not None and cm is not None:
         with cm.global_and_fixture_disabled():
-            tr.ensure_newline()
+            tr.write("\n")
             tr.write_line(f"test_lab: {source}-{run}: {report.lines} lines from {d}")
-    return Lab(source, run, files, store, report, logscope.open(store))
+    _LABS[source, run] = Lab(source, run, files, store, report, logscope.open(store))
+    return _LABS[source, run]
 
 
 @pytest.fixture(scope="module", params=[(s, r) for s in ("committed", "fresh") for r in RUNS], ids=lambda p: f"{p[0]}-{p[1]}")
