@@ -96,7 +96,7 @@ CASES = [
     ("postscreen", "NON-SMTP COMMAND from [127.0.0.64]:35497 after EHLO: CONNECT proxy.test:80 HTTP/1.0",
      dict(kind="ps_command_violation", status="NON-SMTP COMMAND", stage="EHLO", detail="CONNECT proxy.test:80 HTTP/1.0")),
     ("postscreen", "BARE NEWLINE from [127.0.0.63]:38121 after RCPT TO:<alice@example.com>",
-     dict(kind="ps_command_violation", status="BARE NEWLINE", stage=None, detail="RCPT TO:<alice@example.com>")),
+     dict(kind="ps_command_violation", status="BARE NEWLINE", stage="RCPT", detail="RCPT TO:<alice@example.com>")),
     ("postscreen", "COMMAND TIME LIMIT from [182.246.250.243]:51799 after HELO",
      dict(kind="ps_command_violation", status="COMMAND TIME LIMIT", stage="HELO")),
     ("postscreen", "COMMAND COUNT LIMIT from [123.45.67.89]:12345 after UNIMPLEMENTED",

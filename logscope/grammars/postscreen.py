@@ -10,7 +10,7 @@ LINES (postscreen)
     COMMAND PIPELINING from [ip]:port after CMD: text    ps_command_violation, status = the test label,
     NON-SMTP COMMAND from [ip]:port after STAGE: text      stage = the word after "after" (SMTP stage,
     COMMAND TIME|COUNT|LENGTH LIMIT from [ip]:port after STAGE   or the client's command for PIPELINING),
-    BARE NEWLINE from [ip]:port after text                 detail = the escaped client text
+    BARE NEWLINE from [ip]:port after text                 detail = the escaped client text, stage = its first word
     DATA|BDAT without valid RCPT from [ip]:port
     ALLOWLISTED|WHITELISTED [ip]:port                    ps_allowlisted (status = the word logged)
     DENYLISTED|BLACKLISTED [ip]:port                     ps_denylisted (status = the word logged)
@@ -175,7 +175,7 @@ RULES = (
     ),
     Rule(
         "ps_command_violation",
-        r"^(?P<status>BARE NEWLINE) from " + PS_CLIENT + r" after (?P<detail>.*)$",
+        r"^(?P<status>BARE NEWLINE) from " + PS_CLIENT + r" after (?P<detail>(?P<stage>[^\s:]+)(?:[\s:].*)?)$",
         samples=("BARE NEWLINE from [127.0.0.63]:38121 after RCPT TO:<alice@example.com>",),
     ),
     Rule(
