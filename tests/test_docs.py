@@ -45,3 +45,11 @@ def test_every_query_has_a_header(name):
 def test_every_view_file_has_a_header():
     for p in sorted((queries.QUERY_DIR / "views").glob("*.sql")):
         assert p.read_text().startswith("--"), f"{p.name} has no header comment"
+
+
+def test_readme_lists_every_event_kind():
+    from logscope import grammars
+
+    for g in grammars.load():
+        for k in grammars.kinds(g):
+            assert f"`{k}`" in README, f"README lacks the {g.name} kind {k}"

@@ -84,3 +84,21 @@ def by_daemon(grammars: list[Grammar]) -> dict[str, Grammar]:
                 raise ValueError(f"daemon {d} claimed by both {table[d].name} and {g.name}")
             table[d] = g
     return table
+
+
+def kinds(grammar: Grammar) -> list[str]:
+    """The event kinds a grammar emits, in rule order (group-provided kinds read from the samples)."""
+    import re
+
+    out: list[str] = []
+    for rule in grammar.rules + (DIAGNOSTIC,):
+        found = [rule.kind] if rule.kind else []
+        if rule.kind is None:
+            for s in rule.samples:
+                m = re.search(rule.pattern, s)
+                if m and m.groupdict().get("kind"):
+                    found.append(m.group("kind"))
+        for k in found:
+            if k not in out:
+                out.append(k)
+    return out
