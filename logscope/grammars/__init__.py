@@ -88,16 +88,17 @@ def by_daemon(grammars: list[Grammar]) -> dict[str, Grammar]:
 
 def kinds(grammar: Grammar) -> list[str]:
     """The event kinds a grammar emits, in rule order (group-provided kinds read from the samples)."""
-    import re
+    import numpy as np
+
+    from ..parse import apply_grammar
 
     out: list[str] = []
     for rule in grammar.rules + (DIAGNOSTIC,):
         found = [rule.kind] if rule.kind else []
-        if rule.kind is None:
-            for s in rule.samples:
-                m = re.search(rule.pattern, s)
-                if m and m.groupdict().get("kind"):
-                    found.append(m.group("kind"))
+        if rule.kind is None and rule.samples:
+            one = Grammar(grammar.name, grammar.daemons, (rule,), grammar.finish)
+            tables, _ = apply_grammar(one, pa.array(rule.samples, pa.string()), np.arange(len(rule.samples)))
+            found = [k for t in tables for k in t.column("kind").to_pylist()]
         for k in found:
             if k not in out:
                 out.append(k)
