@@ -2,7 +2,7 @@
 
 SYNOPSIS
     .venv/bin/python bench/ingest.py [--lines 2000000] [--seed 1] [--repeat 1] [--flat]
-                                     [--no-pflogsumm] [--profile N] [--logscope PATH] [--out bench/out]
+                                     [--no-pflogsumm] [--no-gz] [--workers N] [--profile N] [--logscope PATH] [--out bench/out]
 
 DESCRIPTION
     1. Generates (or reuses, when lines/seed/generator version match) a seeded
@@ -20,8 +20,8 @@ DESCRIPTION
        unparsed reasons with one example line each (read from the store).
 
     --repeat N reports the median wall time of N runs (RSS: the median too).
-    --profile N runs cProfile on ``logscope ingest`` of the first N lines and
-    prints the top functions by own time and by cumulative time.
+    --profile N runs bench/profile_ingest.py on the first N lines: cProfile
+    with a CPU clock, plus CPU per pyarrow kernel and per grammar rule.
     Results also go to <out>/results.json. Everything lives under --out
     (bench/out/ is git-ignored); stores are deleted after each run.
 
@@ -178,12 +178,15 @@ def warm(path: Path) -> None:
             pass
 
 
+INGEST_EXTRA: list[str] = []  # e.g. ["--workers", "0"] from --workers
+
+
 def ingest_once(logscope: str, log: Path, out: Path, tag: str, keep_store: bool = False) -> dict:
     store = out / f"store-{tag}"
     shutil.rmtree(store, ignore_errors=True)
     js = out / f"ingest-{tag}.json"
     env = dict(os.environ, LOGSCOPE_STORE=str(store))
-    r = run_timed([logscope, "ingest", str(log), "--store", str(store), "--tz", "UTC", "--quiet", "--format", "json"],
+    r = run_timed([logscope, "ingest", str(log), "--store", str(store), "--tz", "UTC", "--quiet", "--format", "json", *INGEST_EXTRA],
                   stdout_path=js, env=env)
     try:
         r["json"] = json.loads(js.read_text())
@@ -220,9 +223,7 @@ def fmt_rate(lines: int, r: dict | None) -> str:
 
 
 def profile(logscope: str, log: Path, out: Path, n: int) -> None:
-    """cProfile of logscope ingest on the first n lines; prints the top entries."""
-    import pstats
-
+    """bench/profile_ingest.py (cProfile + per-kernel and per-rule CPU) on the first n lines."""
     head = out / f"profile-{n}.log"
     with open(log, "rb") as src, open(head, "wb") as dst:
         for i, line in enumerate(src):
@@ -231,18 +232,9 @@ def profile(logscope: str, log: Path, out: Path, n: int) -> None:
             dst.write(line)
     st = log.stat()
     os.utime(head, (st.st_atime, st.st_mtime))
-    store = out / "store-profile"
-    shutil.rmtree(store, ignore_errors=True)
-    prof = out / "ingest.prof"
     py = str(Path(logscope).with_name("python"))
-    cmd = [py, "-m", "cProfile", "-o", str(prof), logscope, "ingest", str(head), "--store", str(store), "--tz", "UTC", "--quiet", "--format", "json"]
-    t = time.perf_counter()
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, check=False)
-    print(f"\n== cProfile: logscope ingest of {n:,} lines ({time.perf_counter() - t:.1f} s with profiling; {prof}) ==")
-    shutil.rmtree(store, ignore_errors=True)
-    for key in ("tottime", "cumulative"):
-        print(f"-- top by {key} --")
-        pstats.Stats(str(prof)).strip_dirs().sort_stats(key).print_stats(25)
+    print(f"\n== profile: logscope ingest of the first {n:,} lines (bench/profile_ingest.py) ==", flush=True)
+    subprocess.run([py, str(HERE / "profile_ingest.py"), str(head)], check=False)
 
 
 def main(argv=None) -> int:
@@ -254,17 +246,20 @@ def main(argv=None) -> int:
     ap.add_argument("--no-pflogsumm", action="store_true", help="skip pflogsumm")
     ap.add_argument("--no-gz", action="store_true", help="skip the gzip copy (zcat|wc -l and gz ingest)")
     ap.add_argument("--profile", type=int, default=0, metavar="N", help="cProfile logscope ingest on the first N lines")
+    ap.add_argument("--workers", type=int, default=None, help="pass --workers N to logscope ingest (default: its own choice)")
     ap.add_argument("--logscope", default=str(ROOT / ".venv" / "bin" / "logscope"), help="the logscope executable")
     ap.add_argument("--out", default=str(HERE / "out"), help="work directory (default bench/out, git-ignored)")
     a = ap.parse_args(argv)
 
+    if a.workers is not None:
+        INGEST_EXTRA[:] = ["--workers", str(a.workers)]
     out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     print(f"logscope ingest benchmark  {dt.datetime.now().isoformat(timespec='seconds')}  {platform.node()}  "
           f"{os.cpu_count()} CPUs  Python {platform.python_version()}  load avg {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     try:
         rev = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True).stdout.strip()
-        print(f"repo at {rev[:100]}")
+        print(f"repo at {rev[:100]}" + (f"  (ingest {' '.join(INGEST_EXTRA)})" if INGEST_EXTRA else ""))
     except OSError:
         rev = ""
 
