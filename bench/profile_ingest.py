@@ -30,6 +30,55 @@ import tempfile
 import time
 
 
+def stage_times(log: str, logscope) -> dict:
+    """CPU per pipeline stage from a plain (unprofiled) in-process ingest.
+
+    Nested stages overlap: envelope.parse, apply_grammar, _assemble and
+    _unparsed are parts of parse_lines; the Parquet write is part of store write.
+    """
+    import inspect
+
+    import pyarrow.parquet as pq
+
+    from logscope import envelope as env_mod, ingest as ing_mod, parse as parse_mod, store as store_mod
+
+    ing_mod = sys.modules["logscope.ingest"]  # the package attribute `ingest` is the function
+    acc = collections.Counter()
+    undo = []
+
+    def timed(owner, name, label):
+        fn = getattr(owner, name)
+
+        def w(*args, **kw):
+            c0 = time.thread_time()
+            try:
+                return fn(*args, **kw)
+            finally:
+                acc[label] += time.thread_time() - c0
+
+        setattr(owner, name, w)
+        undo.append((owner, name, fn))
+
+    timed(ing_mod, "decode_lines", "decode bytes -> string array (ingest.decode_lines)")
+    timed(parse_mod, "parse_lines", "parse_lines (all parsing)")
+    timed(env_mod, "parse", "  envelope.parse")
+    timed(env_mod, "_timestamps", "    envelope._timestamps")
+    timed(parse_mod, "apply_grammar", "  grammars (parse.apply_grammar, incl. finish)")
+    timed(parse_mod, "_assemble", "  parse._assemble")
+    timed(parse_mod, "_unparsed", "  parse._unparsed")
+    timed(store_mod.Transaction, "write", "store write (Transaction.write)")
+    timed(pq.ParquetWriter, "write_table", "  ParquetWriter.write_table")
+    store = tempfile.mkdtemp(prefix="logscope-stage-")
+    kw = {"workers": 0} if "workers" in inspect.signature(logscope.ingest).parameters else {}
+    c0 = time.process_time()
+    logscope.ingest([log], store, tz="UTC", **kw)
+    acc["(total ingest)"] = time.process_time() - c0
+    shutil.rmtree(store, ignore_errors=True)
+    for owner, name, fn in undo:
+        setattr(owner, name, fn)
+    return dict(acc)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("log")
@@ -89,6 +138,8 @@ def main(argv=None) -> int:
             continue
         setattr(pc, name, wrap(name, fn))
 
+    stages = stage_times(a.log, logscope)
+
     store = a.store or tempfile.mkdtemp(prefix="logscope-prof-")
     shutil.rmtree(store, ignore_errors=True)
     prof = cProfile.Profile(time.process_time)
@@ -105,6 +156,12 @@ def main(argv=None) -> int:
     print(f"import logscope.cli: {imp:.2f} s wall (in a child)")
     print(f"ingest: {d['lines']:,} lines, wall {wall:.2f} s, CPU {cpu:.2f} s -> {d['lines'] / cpu:,.0f} lines per CPU-second "
           f"(profiled, so slower than unprofiled); events {d['events']:,}, unparsed {d['unparsed']:,}, skipped {d['skipped']:,}")
+
+    print("\n-- stages, unprofiled (CPU s of the calling thread; a separate run without cProfile) --")
+    total = stages.pop("(total ingest)")
+    for k, v in sorted(stages.items(), key=lambda kv: -kv[1]):
+        print(f"{v:8.2f} s {v / total:6.1%}  {k}")
+    print(f"{total:8.2f} s {1:6.0%}  whole ingest -> {d['lines'] / total:,.0f} lines per CPU-second")
 
     for key in ("tottime", "cumulative"):
         s = io.StringIO()
