@@ -106,6 +106,8 @@ def main(argv=None) -> int:
         if name.endswith("_RE") and isinstance(v, str):
             labels[v] = f"envelope.{name}"
 
+    stages = stage_times(a.log, logscope)  # before the kernel wrappers below
+
     kern = collections.defaultdict(lambda: [0, 0.0])  # (kernel, caller) -> calls, cpu
     rules = collections.defaultdict(lambda: [0, 0.0, 0, 0])  # label -> calls, cpu, rows tried, rows matched
 
@@ -137,8 +139,6 @@ def main(argv=None) -> int:
         if name.startswith("_") or isinstance(fn, type) or not callable(fn) or getattr(fn, "__module__", "") != "pyarrow.compute":
             continue
         setattr(pc, name, wrap(name, fn))
-
-    stages = stage_times(a.log, logscope)
 
     store = a.store or tempfile.mkdtemp(prefix="logscope-prof-")
     shutil.rmtree(store, ignore_errors=True)
