@@ -386,7 +386,9 @@ def main(argv=None) -> int:
     for r in (ing, ing_gz, flat):
         if r:
             r.pop("json", None)
-    (out / "results.json").write_text(json.dumps(res, indent=1, default=str))
+    doc = json.dumps(res, indent=1, default=str)
+    (out / "results.json").write_text(doc)
+    (out / f"results-{res['date'].replace(':', '')}.json").write_text(doc)  # one per run, for comparing noisy runs
     print(f"\nresults: {out / 'results.json'}  (shared 2-core machine: expect ±15% noise between runs)")
 
     if a.profile:
