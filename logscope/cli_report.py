@@ -109,6 +109,11 @@ def register(app: typer.Typer) -> None:
         except LogscopeError as exc:
             _err(f"logscope: {exc}")
             raise typer.Exit(EXIT_ERROR)
+        except (typer.Exit, typer.BadParameter):
+            raise
+        except Exception as exc:  # noqa: BLE001 - exit 1 means "needs attention"; a crash must be 2
+            _err(f"logscope: internal error: {type(exc).__name__}: {exc}")
+            raise typer.Exit(EXIT_ERROR)
         raise typer.Exit(EXIT_ATTENTION if doc["attention"]["count"] else EXIT_OK)
 
     @app.command()
@@ -148,6 +153,11 @@ def register(app: typer.Typer) -> None:
             _emit(doc, fmt, output)
         except LogscopeError as exc:
             _err(f"logscope: {exc}")
+            raise typer.Exit(EXIT_ERROR)
+        except (typer.Exit, typer.BadParameter):
+            raise
+        except Exception as exc:  # noqa: BLE001 - exit 1 means "needs attention"; a crash must be 2
+            _err(f"logscope: internal error: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR)
         raise typer.Exit(EXIT_ATTENTION if doc["attention"]["count"] else EXIT_OK)
 

@@ -254,12 +254,15 @@ def send(cfg: Config, msg: EmailMessage) -> None:
 
 def run(config: str | os.PathLike | Config, *, fmt: str = "mail", output: str | os.PathLike | None = None) -> Result:
     """One nightly run. ``fmt`` is "mail" (mail and/or output_dir, per the config) or "prometheus".
-    Never raises a LogscopeError: it becomes exit code 2 with ``error`` set."""
+    Never raises: an error becomes exit code 2 with ``error`` set (an unexpected exception too, so
+    that cron never sees Python's exit status 1, which would read as "needs attention")."""
     try:
         cfg = config if isinstance(config, Config) else load_config(config)
         return _run(cfg, fmt, output)
     except LogscopeError as exc:
         return Result(2, error=str(exc))
+    except Exception as exc:  # noqa: BLE001
+        return Result(2, error=f"internal error: {type(exc).__name__}: {exc}")
 
 
 def _run(cfg: Config, fmt: str, output) -> Result:

@@ -157,7 +157,7 @@ def test_nothing_to_do_is_an_error(tmp_path):
 def test_unreadable_logs_exit_2(tmp_path):
     cfg = config(tmp_path, [str(tmp_path / "missing.log")], output_dir=str(tmp_path / "out"))
     res = nightly.run(cfg)
-    assert res.exit_code == 2 and "nothing could be read" in res.error
+    assert res.exit_code == 2 and "missing.log" in res.error
 
 
 def test_mail_is_multipart_alternative_through_sendmail_argv(tmp_path):
