@@ -1,0 +1,575 @@
+"""tune - connection-limit advice from a rebuilt anvil model.
+
+NAME
+    logscope.insights.tune - which smtpd_client_*_limit values are safe, from the log.
+
+INPUT (events, views)
+    sessions          smtpd connect → disconnect, with MAIL/RCPT/AUTH counters (20_sessions.sql)
+    session_services  the master.cf service anvil counts each session under (22_session_services.sql)
+    anvil_reports     anvil "statistics: max ..." lines and the interval each covers (23_anvil_reports.sql)
+    limit_exceeded    smtpd "<limit> limit exceeded: N from <client> for service S" warnings
+    too_many_errors   sessions ended by smtpd_hard_error_limit
+    main.cf           the limits, anvil_rate_time_unit, smtpd_client_event_limit_exceptions
+                      (else Postfix's defaults, and mynetworks inferred, labelled so)
+
+THE ANVIL MODEL (queries/tune_model_*.sql)
+    anvil(8) keeps per (service, client): a connection count (+1 at connect, -1 at disconnect)
+    and rate counters for connections, MAIL, RCPT, AUTH and new TLS sessions. The rates share
+    one window: it starts at the client's first event, and the first event that arrives more
+    than anvil_rate_time_unit seconds after the window's start resets every rate to 0 and
+    starts a new window (anvil.c: "if (start + var_anvil_time_unit < now) reset"). It is a
+    fixed window anchored at an event, not a sliding one, and refused attempts count too
+    (anvil counts before smtpd compares with the limit). smtpd talks to anvil only for
+    clients outside smtpd_client_event_limit_exceptions, and reports MAIL/RCPT/AUTH only when
+    that limit is non-zero, so only those events can restart a window. The model replays the
+    sessions in that way: connections at the connect line, the session's MAIL/RCPT/AUTH
+    commands (issued, from the disconnect counters) at its end; window starts are found
+    exactly by pointer doubling (a Python loop over log2(events) rounds, not over rows).
+    A replaced anvil process (exit at reload or when idle) starts from nothing.
+
+    Cross-check: every anvil statistics line is compared with the model's maximum for that
+    client and interval; see queries/tune_crosscheck.sql for the boundary rule.
+
+CLASSES (queries/tune_clients.sql)
+    exempt, legitimate, abusive, unknown; the rules are in the output ("rules").
+
+RECOMMENDATION
+    For each limit: recommended = max(ceil(legitimate peak * HEADROOM), legitimate peak +
+    MIN_MARGIN), so that no legitimate client of the period would have been refused. It is
+    proposed when it would refuse some abusive client or when the current value refuses
+    legitimate clients; otherwise the current value stays. A legitimate client whose peak is
+    OUTLIER_FACTOR times the next one's is proposed for smtpd_client_event_limit_exceptions
+    instead of raising the limit for everyone. A what-if table shows, for candidate values,
+    the legitimate and abusive connections (commands) each would have refused.
+
+OUTPUT
+    A dict with "schema": "logscope.tune/1" (docs/json-tune.md). :func:`render_text` and
+    :func:`csv_rows` present it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import math
+import re
+from typing import Any
+
+import pyarrow as pa
+
+from .. import postconf, queries, report
+from . import Finding, by_severity, postconf_edit
+
+SCHEMA = "logscope.tune/1"
+
+HEADROOM = 1.5
+MIN_MARGIN = 2
+SASL_BRUTE_MIN = 3
+OUTLIER_FACTOR = 3
+OUTLIER_MIN = 10
+CLIENT_ROWS = 50
+
+# anvil metric -> (parameter, model event kind)
+LIMITS = {
+    "connection_count": "smtpd_client_connection_count_limit",
+    "connection_rate": "smtpd_client_connection_rate_limit",
+    "message_rate": "smtpd_client_message_rate_limit",
+    "recipient_rate": "smtpd_client_recipient_rate_limit",
+    "auth_rate": "smtpd_client_auth_rate_limit",
+}
+UNITS = {
+    "connection_count": "simultaneous connections",
+    "connection_rate": "connections per unit",
+    "message_rate": "MAIL commands per unit",
+    "recipient_rate": "RCPT commands per unit",
+    "auth_rate": "AUTH commands per unit",
+}
+CANDIDATES = {
+    "connection_count": (2, 3, 5, 10, 20, 50),
+    "connection_rate": (5, 10, 20, 30, 60, 100),
+    "message_rate": (5, 10, 20, 50, 100),
+    "recipient_rate": (10, 20, 50, 100, 200, 500),
+    "auth_rate": (3, 5, 10, 20, 50),
+}
+RULES = {
+    "exempt": "listed in smtpd_client_event_limit_exceptions (default $mynetworks): anvil never counts it",
+    "legitimate": "authenticated with SASL; or had mail accepted, at least as many messages accepted as "
+    f"commands rejected, no protocol abuse and fewer than {SASL_BRUTE_MIN} failed AUTH commands",
+    "abusive": "refused by a connection limit, rejected by a DNS blocklist, 'too many errors', protocol "
+    f"abuse (improper pipelining, non-SMTP command, illegal address, bare LF), >= {SASL_BRUTE_MIN} failed "
+    "AUTH commands, or rejected without any accepted mail",
+    "unknown": "none of the above (connected but never tried to send: probes, TLS-only, lost connections)",
+}
+
+_REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_when(text: str | dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """A time bound: ISO date/time (UTC when no zone) or relative '24h', '7d', '30m', '2w' (before now)."""
+    if text is None or isinstance(text, dt.datetime):
+        if isinstance(text, dt.datetime) and text.tzinfo is None:
+            return text.replace(tzinfo=dt.timezone.utc)
+        return text
+    m = _REL.match(text)
+    if m:
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return now - dt.timedelta(seconds=float(m.group(1)) * _SECONDS[m.group(2).lower()])
+    try:
+        t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValueError(f"not a time: {text!r} (use ISO 8601 like 2026-11-27 or 2026-11-27T10:00, or 24h, 7d)") from exc
+    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
+
+
+def iso(v: Any) -> Any:
+    if isinstance(v, dt.datetime):
+        return (v.astimezone(dt.timezone.utc) if v.tzinfo else v.replace(tzinfo=dt.timezone.utc)).isoformat()
+    return v
+
+
+def _rows(rel) -> list[dict]:
+    if rel is None:
+        return []
+    cols = rel.columns
+    return [{k: iso(v) for k, v in zip(cols, r)} for r in rel.fetchall()]
+
+
+def _one(con, sql: str, params: dict | None = None) -> tuple:
+    """The first row of a query (the whole result is fetched, so the connection is free again)."""
+    rows = con.execute(sql, params).fetchall() if params else con.execute(sql).fetchall()
+    return rows[0] if rows else ()
+
+
+def _seconds(text: str | None, default: int) -> int:
+    """A Postfix time value ('60s', '10m', '1h', '60') in seconds."""
+    if not text:
+        return default
+    m = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", text)
+    return int(m.group(1)) * _SECONDS.get(m.group(2) or "s", 1) if m else default
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        return default
+
+
+def _networks(text: str | None) -> tuple[list, list[str]]:
+    """CIDR/IP words of a Postfix address list; other words (tables, names) come back unparsed."""
+    nets, other = [], []
+    for w in re.split(r"[\s,]+", text or ""):
+        if not w:
+            continue
+        v = w.strip("[]").replace("]/", "/").replace("[", "")
+        try:
+            nets.append(ipaddress.ip_network(v, strict=False))
+        except ValueError:
+            other.append(w)
+    return nets, other
+
+
+def settings(con, main_cf: postconf.MainCf | None) -> dict:
+    """Limits, anvil timing and exceptions: from main.cf, else Postfix defaults plus evidence in the log."""
+    cf = main_cf if main_cf is not None else postconf.MainCf("<postfix defaults>")
+    src = "main.cf" if main_cf is not None else "default"
+    limits = {}
+    for metric, param in LIMITS.items():
+        given = main_cf is not None and param in main_cf.params
+        limits[metric] = {"parameter": param, "value": _int(cf.get(param), 0), "source": "main.cf" if given else "default"}
+    ev = _one(con, "select mode(rate_unit_s) filter (where rate_unit_s is not null), "
+              "list(distinct metric) filter (where metric is not null) from anvil_reports")
+    warned = {r[0] for r in con.sql("select distinct metric from events where daemon = 'smtpd' and kind = 'limit_exceeded'").fetchall()}
+    seen = set(ev[1] or []) | warned
+    if main_cf is not None and "anvil_rate_time_unit" in main_cf.params:
+        unit, unit_src = _seconds(main_cf.get("anvil_rate_time_unit"), 60), "main.cf"
+    elif ev[0]:
+        unit, unit_src = int(ev[0]), "anvil statistics lines"
+    else:
+        unit, unit_src = _seconds(cf.get("anvil_rate_time_unit"), 60), "default"
+    if main_cf is None:
+        # a limit that is off in the defaults but shows up in anvil lines or warnings is on
+        for metric in ("message_rate", "recipient_rate", "auth_rate", "connection_rate"):
+            if metric in seen and limits[metric]["value"] == 0:
+                limits[metric]["source"] = "enabled (seen in the log), value unknown"
+                limits[metric]["value"] = None
+    if main_cf is not None:
+        exc_text = main_cf.get("smtpd_client_event_limit_exceptions")
+        nets, other = _networks(exc_text)
+        exc = {"value": exc_text, "networks": [str(n) for n in nets], "unparsed": other, "source": "main.cf"}
+    else:
+        servers = [r[0] for r in con.sql(
+            "select distinct regexp_extract(detail, '^\\[([^\\]]+)\\]', 1) from events "
+            "where daemon = 'postscreen' and kind = 'ps_connect' and detail like '[%'").fetchall() if r[0]]
+        nets = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
+        for s in servers:
+            try:
+                nets.append(ipaddress.ip_network(s))
+            except ValueError:
+                pass
+        exc = {
+            "value": "$mynetworks",
+            "networks": sorted({str(n) for n in nets}),
+            "unparsed": [],
+            "source": "inferred: Postfix's default mynetworks_style=host (this machine: loopback and the server "
+            "addresses postscreen logged); pass --main-cf for the real value",
+        }
+    return {
+        "limits": limits,
+        "anvil_rate_time_unit": {"seconds": unit, "source": unit_src},
+        "anvil_status_update_time": {
+            "seconds": _seconds(cf.get("anvil_status_update_time"), 600),
+            "source": "main.cf" if main_cf is not None and "anvil_status_update_time" in main_cf.params else "default",
+        },
+        "exceptions": exc,
+        "error_limits": {
+            "smtpd_soft_error_limit": _int(cf.get("smtpd_soft_error_limit"), 10),
+            "smtpd_hard_error_limit": _int(cf.get("smtpd_hard_error_limit"), 20),
+            "smtpd_error_sleep_time": cf.get("smtpd_error_sleep_time"),
+            "source": src,
+        },
+        "_nets": [ipaddress.ip_network(n) for n in exc["networks"]],
+        "_seen": seen,
+    }
+
+
+DERIVED = ("sessions", "session_services", "anvil_reports", "anvil_epochs")
+
+
+def materialize(con, names=DERIVED) -> None:
+    """Compute the derived views once for this connection: a temp table of the same name
+    shadows each view (DuckDB looks in the temp schema first), so later queries, and the
+    views built on it, read the table. Idempotent."""
+    for name in names:
+        exists = _one(con, "select count(*) from duckdb_tables() where temporary and table_name = $n", {"n": name})[0]
+        if not exists:
+            con.execute(f"create temp table {name} as select * from {name}")
+
+
+def _register_exempt(con, nets: list) -> int:
+    """Temp table tune_exempt(client_ip): the distinct client addresses inside ``nets``."""
+    ips = [r[0] for r in con.sql("select distinct client_ip from sessions where client_ip is not null").fetchall()]
+    out = []
+    if nets:
+        v4 = [n for n in nets if n.version == 4]
+        v6 = [n for n in nets if n.version == 6]
+        for ip in ips:  # distinct addresses only, not rows
+            try:
+                a = ipaddress.ip_address(ip)
+            except ValueError:
+                continue
+            if any(a in n for n in (v4 if a.version == 4 else v6)):
+                out.append(ip)
+    con.register("_tune_exempt_src", pa.table({"client_ip": pa.array(out, pa.string())}))
+    con.execute("create or replace temp table tune_exempt as select * from _tune_exempt_src")
+    con.unregister("_tune_exempt_src")
+    return len(out)
+
+
+def run_model(con, *, since=None, until=None, unit: int = 60) -> dict:
+    """Build tune_ev, tune_rs, tune_jump, tune_start and tune_val (see the module docstring)."""
+    p = {"since": since, "until": until}
+    queries.run(con, "tune_model_events", **p)
+    queries.run(con, "tune_model_windows", unit=unit)
+    con.execute("create or replace temp table tune_jump (level integer, g ubigint, o bigint, nxt bigint)")
+    con.execute("create or replace temp table tune_start (g ubigint, o bigint)")
+    longest = _one(con, "select coalesce(max(n), 0) from (select count(*) as n from tune_rs where long_group group by g)")[0]
+    levels = max(0, math.ceil(math.log2(longest))) if longest > 1 else 0
+    if longest:
+        con.execute("insert into tune_start select g, o from tune_rs where long_group and burst_start")
+        queries.run(con, "tune_model_jump", level=-1)
+        for k in range(levels):
+            queries.run(con, "tune_model_jump", level=k)
+        for k in range(levels, -1, -1):
+            queries.run(con, "tune_model_starts", level=k)
+    queries.run(con, "tune_model_values")
+    n_ev, n_groups, n_long = _one(con, "select count(*), count(distinct g), count(distinct g) filter (where long_group) from tune_rs")
+    return {"sessions": n_ev, "groups": n_groups, "groups_with_long_bursts": n_long,
+            "largest_long_group": longest, "doubling_rounds": levels + 1 if longest else 0}
+
+
+def _headroom(peak: int) -> int:
+    return max(math.ceil(peak * HEADROOM), peak + MIN_MARGIN)
+
+
+def _recommend(metric: str, current, peaks: dict, clients_peak: list[dict]) -> dict:
+    legit = peaks.get(("legitimate", metric))
+    abusive = peaks.get(("abusive", metric))
+    lp = int(legit["peak"]) if legit and legit["peak"] is not None else 0
+    ap = int(abusive["peak"]) if abusive and abusive["peak"] is not None else 0
+    rec = _headroom(lp) if lp else None
+    # one legitimate outlier: exempting it may be better than a higher limit for everyone
+    alternative = None
+    if len(clients_peak) >= 2 and clients_peak[0]["v"] >= OUTLIER_MIN and clients_peak[0]["v"] >= OUTLIER_FACTOR * max(clients_peak[1]["v"], 1):
+        alternative = {"exempt": clients_peak[0]["client_ip"], "value": _headroom(int(clients_peak[1]["v"]))}
+    cur = current if current else None  # 0 = off; None = on, value unknown
+    refuses_abusive = bool(rec is not None and ap > rec)
+    current_refuses_legit = bool(cur is not None and lp > cur)
+    if rec is None:
+        verdict = "keep"
+    elif current_refuses_legit:
+        verdict = "raise"
+    elif refuses_abusive and (cur is None or rec < cur):
+        verdict = "lower" if cur is not None else "enable"
+    else:
+        verdict = "keep"
+    return {
+        "metric": metric,
+        "parameter": LIMITS[metric],
+        "unit": UNITS[metric],
+        "current": current,
+        "legitimate_peak": lp or None,
+        "legitimate_peak_client": legit["client_ip"] if legit else None,
+        "abusive_peak": ap or None,
+        "abusive_peak_client": abusive["client_ip"] if abusive else None,
+        "recommended": rec,
+        "verdict": verdict,
+        "refuses_abusive": refuses_abusive,
+        "current_refuses_legitimate": current_refuses_legit,
+        "alternative": alternative,
+        "postconf": postconf_edit(LIMITS[metric], str(rec)) if verdict in ("raise", "lower", "enable") else None,
+    }
+
+
+def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = None, headroom: float | None = None,
+            client_rows: int = CLIENT_ROWS) -> dict:
+    """Per-client peaks, anvil cross-check, classes, recommended limits, what-if, warnings, error limits.
+
+    ``con`` is a connection from :func:`logscope.open`; ``since``/``until`` datetimes or text
+    (see :func:`parse_when`), UTC; ``main_cf`` a :class:`logscope.postconf.MainCf` or None.
+    """
+    global HEADROOM
+    saved = HEADROOM
+    if headroom is not None:
+        HEADROOM = headroom
+    try:
+        return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows)
+    finally:
+        HEADROOM = saved
+
+
+def _analyze(con, since, until, main_cf, client_rows) -> dict:
+    materialize(con)
+    st = settings(con, main_cf)
+    nets = st.pop("_nets")
+    st.pop("_seen")
+    n_exempt = _register_exempt(con, nets)
+    lim = st["limits"]
+    unit = st["anvil_rate_time_unit"]["seconds"]
+    p = {"since": since, "until": until}
+    model = run_model(con, unit=unit, **p)
+    model["services"] = dict(con.execute(
+        "select service_from, count(*) from session_services ss join tune_ev e using (session_id) group by 1"
+    ).fetchall())
+    model["exempt_clients"] = n_exempt
+    queries.run(con, "tune_clients", sasl_brute_min=SASL_BRUTE_MIN, **p)
+
+    peaks = {(r["class"], r["metric"]): r for r in _rows(queries.run(con, "tune_peaks"))}
+    # per metric, the two highest legitimate clients (outlier check)
+    tops: dict[str, list[dict]] = {}
+    for metric, col in (("connection_count", "peak_concurrency"), ("connection_rate", "peak_connection_rate"),
+                        ("message_rate", "peak_message_rate"), ("recipient_rate", "peak_recipient_rate"),
+                        ("auth_rate", "peak_auth_rate")):
+        tops[metric] = [{"client_ip": a, "v": b} for a, b in con.sql(
+            f"select client_ip, {col} from tune_cls where class = 'legitimate' and {col} is not null order by {col} desc, client_ip limit 2").fetchall()]
+    recs = [_recommend(m, lim[m]["value"], peaks, tops[m]) for m in LIMITS]
+    exc_candidates = sorted({r["alternative"]["exempt"] for r in recs if r["alternative"]})
+
+    # what-if: the standard candidates, the current and the recommended values
+    cand = []
+    for m in LIMITS:
+        vals = set(CANDIDATES[m])
+        if lim[m]["value"]:
+            vals.add(lim[m]["value"])
+        rec = next(r["recommended"] for r in recs if r["metric"] == m)
+        if rec:
+            vals.add(rec)
+        cand += [(m, v) for v in sorted(vals)]
+    con.register("_tune_cand", pa.table({"metric": [c[0] for c in cand], "value": pa.array([c[1] for c in cand], pa.int64())}))
+    con.execute("create or replace temp table tune_candidates as select * from _tune_cand")
+    con.unregister("_tune_cand")
+    got = {(r["metric"], r["value"]): r for r in _rows(queries.run(con, "tune_whatif"))}
+    whatif = []
+    for m, v in cand:
+        r = got.get((m, v), {})
+        rec = next(x["recommended"] for x in recs if x["metric"] == m)
+        whatif.append({
+            "metric": m, "parameter": LIMITS[m], "value": v,
+            "current": v == lim[m]["value"], "recommended": v == rec,
+            **{k: int(r.get(k) or 0) for k in ("refused_legitimate", "clients_legitimate", "refused_abusive",
+                                              "clients_abusive", "refused_unknown", "clients_unknown")},
+        })
+
+    cross = _rows(queries.run(con, "tune_crosscheck", **p))
+    warnings = _rows(queries.run(con, "tune_warnings", **p))
+    errors = _rows(queries.run(con, "tune_errors", **p))
+    counts = dict(con.sql("select class, count(*) from tune_cls group by 1").fetchall())
+    clients = _rows(con.sql(
+        "select * from tune_cls order by (warn_connection_count + warn_connection_rate + warn_message_rate"
+        " + warn_recipient_rate + warn_newtls_rate + warn_auth_rate > 0) desc,"
+        " coalesce(peak_connection_rate, 0) desc, coalesce(peak_concurrency, 0) desc, sessions desc, client_ip limit $n",
+        params={"n": client_rows}))
+    span = _one(con, "select min(t_start), max(t_end), count(*) from sessions where (cast($since as timestamptz) is null or t_start >= cast($since as timestamptz)) and (cast($until as timestamptz) is null or t_start < cast($until as timestamptz))", p)
+
+    doc = {
+        "schema": SCHEMA,
+        "generated": iso(dt.datetime.now(dt.timezone.utc)),
+        "period": {"since": iso(since), "until": iso(until), "first": iso(span[0]), "last": iso(span[1]), "sessions": span[2]},
+        "config": {"main_cf": main_cf.path if main_cf is not None else None, **st},
+        "model": model,
+        "rules": {**RULES, "headroom": HEADROOM, "min_margin": MIN_MARGIN, "sasl_brute_min": SASL_BRUTE_MIN,
+                  "outlier_factor": OUTLIER_FACTOR, "outlier_min": OUTLIER_MIN},
+        "classes": {k: int(counts.get(k, 0)) for k in ("legitimate", "abusive", "exempt", "unknown")},
+        "recommendations": recs,
+        "exception_candidates": exc_candidates,
+        "whatif": whatif,
+        "crosscheck": {
+            "lines": len(cross),
+            "agree": sum(1 for c in cross if c["agree"]),
+            "worst_agree": sum(1 for c in cross if c["worst_agree"]),
+            "rows": cross,
+        },
+        "clients": clients,
+        "clients_total": int(sum(counts.values())),
+        "limit_warnings": warnings,
+        "error_limits": {**st["error_limits"], "too_many_errors_sessions": sum(e["sessions"] for e in errors), "clients": errors},
+    }
+    doc["findings"] = [f.to_dict() for f in by_severity(_findings(doc, main_cf))]
+    return doc
+
+
+def _findings(doc: dict, main_cf) -> list[Finding]:
+    out: list[Finding] = []
+    unit = doc["config"]["anvil_rate_time_unit"]["seconds"]
+    for r in doc["recommendations"]:
+        w = [x for x in doc["whatif"] if x["metric"] == r["metric"] and x["recommended"]]
+        ev = {k: r[k] for k in ("current", "recommended", "legitimate_peak", "legitimate_peak_client", "abusive_peak", "abusive_peak_client")}
+        ev["unit"] = r["unit"] + (f" ({unit}s)" if r["metric"] != "connection_count" else "")
+        if w:
+            ev.update({"would_refuse_abusive": w[0]["refused_abusive"], "abusive_clients": w[0]["clients_abusive"],
+                       "would_refuse_legitimate": w[0]["refused_legitimate"]})
+        if r["verdict"] == "raise":
+            out.append(Finding("warning", f"{r['parameter']} = {r['current']} refuses legitimate clients (peak {r['legitimate_peak']}, {r['legitimate_peak_client']})",
+                               ev, (), r["postconf"], "tune.limit.raise", r["parameter"]))
+        elif r["verdict"] in ("lower", "enable"):
+            out.append(Finding("notice", f"{r['parameter']} = {r['recommended']} would refuse abusive clients (peak {r['abusive_peak']}, {r['abusive_peak_client']}) and no legitimate one",
+                               ev, (), r["postconf"], "tune.limit." + r["verdict"], r["parameter"]))
+    if doc["exception_candidates"]:
+        nets = doc["config"]["exceptions"]["value"] or "$mynetworks"
+        alts = {r["parameter"]: r["alternative"] for r in doc["recommendations"] if r["alternative"]}
+        out.append(Finding("notice", "a few legitimate clients need much more than the rest: exempting them allows tighter limits",
+                           {"clients": doc["exception_candidates"], "limits_with_exemption": alts}, (),
+                           postconf_edit("smtpd_client_event_limit_exceptions", " ".join([nets] + doc["exception_candidates"])),
+                           "tune.exceptions", "smtpd_client_event_limit_exceptions"))
+    cc = doc["crosscheck"]
+    if cc["lines"]:
+        bad = [c for c in cc["rows"] if not c["agree"]]
+        sev = "info" if not bad else "notice"
+        out.append(Finding(sev, f"anvil model agrees with {cc['agree']} of {cc['lines']} anvil statistics lines",
+                           {"lines": cc["lines"], "agree": cc["agree"], "worst_agree": cc["worst_agree"],
+                            "disagree": [{k: c[k] for k in ("ts", "metric", "client_ip", "value", "client_open", "client_closed")} for c in bad[:5]]},
+                           tuple((c["source"], c["line_no"]) for c in bad[:3]), None, "tune.crosscheck", None))
+    for w in doc["limit_warnings"][:20]:
+        cls = next((c["class"] for c in doc["clients"] if c["client_ip"] == w["client_ip"]), None)
+        sev = "warning" if cls == "legitimate" else "info"
+        out.append(Finding(sev, f"{w['warnings']} {w['metric']} limit warning(s) for {w['client_ip']} ({cls or 'unclassified'})",
+                           {k: w[k] for k in ("client_ip", "client_host", "metric", "service", "warnings", "max_value", "first_ts", "last_ts")} | {"class": cls},
+                           ((w["src"], w["line"]),), None, "tune.limit_warning", w["client_ip"]))
+    el = doc["error_limits"]
+    legit_errors = [c for c in el["clients"] if c["class"] in ("legitimate", "exempt")]
+    if legit_errors:
+        out.append(Finding("warning", f"legitimate clients hit smtpd_hard_error_limit = {el['smtpd_hard_error_limit']}",
+                           {"clients": [c["client_ip"] for c in legit_errors], "sessions": sum(c["sessions"] for c in legit_errors)},
+                           tuple((c["src"], c["line"]) for c in legit_errors[:3]),
+                           postconf_edit("smtpd_hard_error_limit", str(max(el["smtpd_hard_error_limit"] * 2, 20))),
+                           "tune.error_limit", "smtpd_hard_error_limit"))
+    elif el["too_many_errors_sessions"]:
+        out.append(Finding("info", f"{el['too_many_errors_sessions']} session(s) ended with 'too many errors' (smtpd_hard_error_limit = {el['smtpd_hard_error_limit']}), none from a legitimate client",
+                           {"sessions": el["too_many_errors_sessions"], "clients": [c["client_ip"] for c in el["clients"][:10]]},
+                           tuple((c["src"], c["line"]) for c in el["clients"][:3]), None, "tune.error_limit", "smtpd_hard_error_limit"))
+    return out
+
+
+# ---------------------------------------------------------------------------- presentation
+
+def render_text(doc: dict, out) -> None:
+    """The report for a terminal (rich console)."""
+    T = report.Text
+    per = doc["period"]
+    cfg = doc["config"]
+    unit = cfg["anvil_rate_time_unit"]
+    out.print(T(f"connection limits: {per['sessions']:,} smtpd sessions, {per['first'] or '-'} .. {per['last'] or '-'} (UTC)"))
+    out.print(T(f"config: {cfg['main_cf'] or 'Postfix defaults (no --main-cf)'}; anvil_rate_time_unit = {unit['seconds']}s ({unit['source']}); "
+                f"exceptions: {', '.join(cfg['exceptions']['networks']) or '-'} ({cfg['exceptions']['source']})"))
+    m = doc["model"]
+    out.print(T(f"anvil model: {m['sessions']:,} sessions in {m['groups']:,} (service, client) groups; "
+                f"service of a session from {', '.join(f'{k} {v}' for k, v in sorted(m['services'].items()))}"))
+    cc = doc["crosscheck"]
+    out.print(T(f"cross-check with anvil statistics: {cc['agree']} of {cc['lines']} lines agree (worst client of the interval: {cc['worst_agree']})"))
+    cl = doc["classes"]
+    out.print(T(f"clients: {cl['legitimate']} legitimate, {cl['abusive']} abusive, {cl['exempt']} exempt, {cl['unknown']} unknown"))
+    out.print(report.table(
+        "recommended limits",
+        ["parameter", "current", "legit peak", "by", "abusive peak", "by", "recommended", "verdict"],
+        [(r["parameter"], r["current"], r["legitimate_peak"], r["legitimate_peak_client"], r["abusive_peak"],
+          r["abusive_peak_client"], r["recommended"], r["verdict"]) for r in doc["recommendations"]],
+    ))
+    out.print(report.table(
+        "what-if: refused connections (count, rate) or commands (message, recipient, auth rate)",
+        ["parameter", "value", "legit refused", "legit clients", "abusive refused", "abusive clients", "unknown refused", "note"],
+        [(w["parameter"], w["value"], w["refused_legitimate"], w["clients_legitimate"], w["refused_abusive"], w["clients_abusive"],
+          w["refused_unknown"], " ".join(x for x, y in (("current", w["current"]), ("recommended", w["recommended"])) if y))
+         for w in doc["whatif"]],
+    ))
+    out.print(report.table(
+        f"clients (top {len(doc['clients'])} of {doc['clients_total']})",
+        ["client", "host", "class", "sessions", "accepted", "rejected", "conc", "conn/u", "mail/u", "rcpt/u", "warnings"],
+        [(c["client_ip"], c["client_host"], c["class"], c["sessions"], c["accepted"], c["rejected"], c["peak_concurrency"],
+          c["peak_connection_rate"], c["peak_message_rate"], c["peak_recipient_rate"],
+          sum(c[k] for k in c if k.startswith("warn_"))) for c in doc["clients"]],
+    ))
+    if cc["rows"]:
+        out.print(report.table(
+            "anvil statistics vs model",
+            ["report", "metric", "client", "anvil", "model", "agree", "worst (model)"],
+            [(c["ts"], c["metric"], c["client_ip"], c["value"],
+              c["client_open"] if c["client_open"] == c["client_closed"] else f"{c['client_open']}..{c['client_closed']}",
+              "yes" if c["agree"] else "NO", f"{c['worst_closed']} {c['worst_client'] or ''}") for c in cc["rows"][:40]],
+        ))
+    if doc["limit_warnings"]:
+        out.print(report.table("limit warnings in the log", ["client", "metric", "service", "warnings", "max", "first", "last"],
+                               [(w["client_ip"], w["metric"], w["service"], w["warnings"], w["max_value"], w["first_ts"], w["last_ts"])
+                                for w in doc["limit_warnings"][:30]]))
+    el = doc["error_limits"]
+    out.print(T(f"error limits: smtpd_soft_error_limit = {el['smtpd_soft_error_limit']}, smtpd_hard_error_limit = "
+                f"{el['smtpd_hard_error_limit']} ({el['source']}); {el['too_many_errors_sessions']} 'too many errors' session(s) from "
+                f"{len(el['clients'])} client(s)"))
+    out.print(T("rules: " + "; ".join(f"{k}: {doc['rules'][k]}" for k in ("legitimate", "abusive"))))
+    for f in doc["findings"]:
+        if f["severity"] == "info" and f["code"] == "tune.limit_warning":
+            continue
+        out.print(T(f"[{f['severity']}] {f['title']}"))
+        if f["action"]:
+            out.print(T(f"    {f['action']}"))
+
+
+TABLES = ("clients", "recommendations", "whatif", "crosscheck", "warnings")
+
+
+def csv_rows(doc: dict, table: str = "clients") -> tuple[list[str], list[list]]:
+    """One of the result tables as CSV columns and rows."""
+    if table == "clients":
+        rows = doc["clients"]
+    elif table == "recommendations":
+        rows = doc["recommendations"]
+    elif table == "whatif":
+        rows = doc["whatif"]
+    elif table == "crosscheck":
+        rows = doc["crosscheck"]["rows"]
+    elif table == "warnings":
+        rows = doc["limit_warnings"]
+    else:
+        raise ValueError(f"table must be one of {', '.join(TABLES)}")
+    cols = list(rows[0]) if rows else []
+    fmt = lambda v: "; ".join(map(str, v)) if isinstance(v, (list, tuple)) else v  # noqa: E731
+    return cols, [[fmt(r[c]) for c in cols] for r in rows]
