@@ -9,8 +9,9 @@
 --
 -- `traffic`: every line that counts toward the traffic summary, with its measure:
 --   received        smtpd "QID: client=" or pickup "uid=/sender=" line, not a re-injection
---   reinjected      the same for a queue id a hand-off created, or with orig_queue_id= (the after-filter
---                   smtpd's client= line): the message was counted when it was first received
+--   reinjected      the same for a queue id a hand-off created: the message was counted when it was first
+--                   received (the orig_queue_id column is not read, so that stores written before it
+--                   existed keep working; the hand-off line links the two queue ids anyway)
 --   delivered       delivery status=sent to a final destination (not "forwarded as", not a filter)
 --   forwarded       status=sent with "forwarded as" (local(8) .forward or alias to a remote address)
 --   handoff         status=sent to a content filter / next queue we logged (see above)
@@ -61,8 +62,7 @@ lines as (
         e.ts, e.host,
         case
             when e.kind = 'client' and e.daemon = 'smtpd' and e.queue_id is not null then
-                case when rq.queue_id is not null or e.orig_queue_id is not null
-                          or e.detail like '%orig\_queue\_id=%' escape '\'
+                case when rq.queue_id is not null or e.detail like '%orig\_queue\_id=%' escape '\'
                      then 'reinjected' else 'received' end
             when e.kind = 'pickup' then
                 case when rq.queue_id is not null then 'reinjected' else 'received' end
