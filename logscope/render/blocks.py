@@ -61,7 +61,7 @@ def table(title: str, columns: list[str], rows: list[list]) -> tuple:
 
 
 def _sender(s: str) -> str:
-    return {"": "<> (null sender)", "?": "(not logged)"}.get(s, s)
+    return {"": "<> (null sender)", "<>": "<> (null sender)", "?": "(not logged)"}.get(s, s)
 
 
 def evidence_text(ev: dict, width: int = 80) -> str:
@@ -139,7 +139,7 @@ def layout(doc: dict) -> list[tuple]:
                        [[r["key"], r["messages"], r["bytes"], r["deferred"], r["bounced"], r["avg_delay_s"], r["max_delay_s"]]
                         for r in top["recipient_domain"]]))
     if top.get("sender_domain"):
-        b.append(table("Sender domains", ["domain", "messages", "bytes"], [[r["key"], r["messages"], r["bytes"]] for r in top["sender_domain"]]))
+        b.append(table("Sender domains", ["domain", "messages", "bytes"], [[_sender(r["key"]), r["messages"], r["bytes"]] for r in top["sender_domain"]]))
     if top.get("client"):
         b.append(table("SMTP clients", ["client", "host", "connections", "messages", "rejected"],
                        [[r["key"], r["detail"], r["connections"], r["messages"], r["rejected"]] for r in top["client"]]))
