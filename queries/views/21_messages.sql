@@ -11,7 +11,7 @@
 --
 -- A content filter loop (amavis on 127.0.0.1:10024, re-injected on :10025) gives two rows:
 -- the original (next_queue_id = the re-queued id) and the re-queued message (orig_queue_id =
--- the original, from the client= line's orig_queue_id=). Count messages WHERE orig_queue_id IS
+-- the original, from the client= line's orig_queue_id= column). Count messages WHERE orig_queue_id IS
 -- NULL to count each message once.
 --
 -- Views:
@@ -70,8 +70,7 @@ with m as (
         arg_min(client_ip, ts) filter (where daemon = 'smtpd' and kind = 'client') as client_ip,
         arg_min(sasl_method, ts) filter (where daemon = 'smtpd' and kind = 'client') as sasl_method,
         arg_min(sasl_username, ts) filter (where daemon = 'smtpd' and kind = 'client') as sasl_username,
-        arg_min(nullif(regexp_extract(detail, 'orig_queue_id=([0-9A-Za-z]+)', 1), ''), ts)
-            filter (where daemon = 'smtpd' and kind = 'client') as orig_queue_id,
+        arg_min(orig_queue_id, ts) filter (where daemon = 'smtpd' and kind = 'client') as orig_queue_id,
         arg_min(message_id, ts) filter (where kind = 'message_id') as message_id,
         coalesce(arg_min(sender, ts) filter (where daemon = 'qmgr' and kind = 'queued'),
                  arg_min(sender, ts) filter (where daemon = 'pickup'),
