@@ -389,7 +389,8 @@ def main(argv=None) -> int:
     doc = json.dumps(res, indent=1, default=str)
     (out / "results.json").write_text(doc)
     (out / f"results-{res['date'].replace(':', '')}.json").write_text(doc)  # one per run, for comparing noisy runs
-    print(f"\nresults: {out / 'results.json'}  (shared 2-core machine: expect ±15% noise between runs)")
+    print(f"\nresults: {out / 'results.json'}  load avg now {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          f"(on a shared 2-core machine wall times vary by 2x between runs; compare the CPU columns)")
 
     if a.profile:
         profile(a.logscope, log, out, a.profile)
