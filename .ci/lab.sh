@@ -48,8 +48,8 @@ installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install o
 (
     trap 'kill "$sp" 2>/dev/null; exit 0' TERM
     sleep "$MAX" & sp=$!
-    wait "$sp" && { echo "[lab] watchdog: $MAX s exceeded, stopping" >&2; kill -TERM $$; }
-) 2>/dev/null &
+    wait "$sp" 2>/dev/null && { echo "[lab] watchdog: LAB_MAX_SECONDS=$MAX exceeded, stopping the lab" >&2; kill -TERM $$; }
+) &
 WATCHDOG=$!
 CURRENT=""          # state dir of the run in progress
 HARNESS_PID=""      # its `timeout` process
@@ -76,7 +76,7 @@ cleanup() {
     kill -TERM "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null
 }
 trap cleanup EXIT
-trap 'say "interrupted"; exit 1' INT TERM
+trap 'say "FAILED: interrupted, stopping what the lab started"; exit 1' INT TERM
 
 # ---------------------------------------------------------------- packages --
 # keep package scripts from starting daemons (a distro amavisd on :10024 or postfix on :25)

@@ -100,7 +100,9 @@ def _open_lab(request, source: str, run: str, factory) -> Lab:
     cm = request.config.pluginmanager.getplugin("capturemanager")
     if tr is not None and cm is not None:
         with cm.global_and_fixture_disabled():
-            tr.write("\n")
+            # write_line starts a new line after "tests/test_lab.py ", not after -q's dots
+            if getattr(tr, "currentfspath", None) is None and getattr(getattr(tr, "_tw", None), "width_of_current_line", 0):
+                tr.write("\n")
             tr.write_line(f"test_lab: {source}-{run}: {report.lines} lines from {d}")
     _LABS[source, run] = Lab(source, run, files, store, report, logscope.open(store))
     return _LABS[source, run]
@@ -114,10 +116,6 @@ def lab(request, tmp_path_factory) -> Lab:
 @pytest.fixture(scope="module", params=["committed", "fresh"])
 def amavis_lab(request, tmp_path_factory) -> Lab:
     return _open_lab(request, request.param, "amavis", tmp_path_factory)
-
-
-def _views(lab: Lab) -> set[str]:
-    return {r[0] for r in lab.q("select view_name from duckdb_views() where not internal")}
 
 
 # ---------------------------------------------------------------------------------------------
