@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up .venv and run the demo or the tests. Needs only python3.
 
-    python3 dev.py demo   # ingest sample_logs/ and print the report
+    python3 dev.py demo   # logscope analyze sample_logs/: ingest what is new, print the report
     python3 dev.py test   # run the test suite
 """
 from __future__ import annotations
@@ -46,14 +46,18 @@ def ensure_venv(extras: str) -> None:
 
 
 def demo() -> int:
+    """The main job on sample_logs/: ingest what is new, print the report."""
     ensure_venv("")
     store = VENV / "demo-store"
-    env = dict(os.environ, LOGSCOPE_STORE=str(store))
-    logs = [str(ROOT / "sample_logs" / d) for d in DEMO_LOGS if (ROOT / "sample_logs" / d).exists()]
-    rc = subprocess.run([str(BIN / "logscope"), "ingest", "--tz", "UTC", *logs], env=env).returncode
-    if rc:
-        return rc
-    return subprocess.run([str(BIN / "logscope"), "status"], env=env).returncode
+    logs = [str(ROOT / "sample_logs" / d) for d in DEMO_LOGS]
+    # the sample logs are from 2026; a clone's mtimes are not, so say so
+    cmd = [str(BIN / "logscope"), "analyze", "--store", str(store), "--tz", "UTC", "--year", "2026", *logs]
+    print("$ logscope analyze " + " ".join(os.path.relpath(p, ROOT) for p in logs), file=sys.stderr)
+    rc = subprocess.run(cmd).returncode
+    if rc == 1:  # the report ran; exit 1 is how cron learns that findings need attention
+        print("\n(exit code 1 from logscope: findings need attention, as expected for these sample logs)", file=sys.stderr)
+        return 0
+    return rc
 
 
 DEMO_LOGS = ["rotated", "amavis"]
