@@ -67,6 +67,7 @@ SASL_BRUTE_MIN = 3
 OUTLIER_FACTOR = 3
 OUTLIER_MIN = 10
 CLIENT_ROWS = 50
+TEXT_CLIENTS = 20
 
 # anvil metric -> (parameter, model event kind)
 LIMITS = {
@@ -196,7 +197,8 @@ def settings(con, main_cf: postconf.MainCf | None) -> dict:
     if main_cf is not None:
         exc_text = main_cf.get("smtpd_client_event_limit_exceptions")
         nets, other = _networks(exc_text)
-        exc = {"value": exc_text, "networks": [str(n) for n in nets], "unparsed": other, "source": "main.cf"}
+        exc = {"value": main_cf.params.get("smtpd_client_event_limit_exceptions", "$mynetworks"), "expanded": exc_text,
+               "networks": [str(n) for n in nets], "unparsed": other, "source": "main.cf"}
     else:
         servers = [r[0] for r in con.sql(
             "select distinct regexp_extract(detail, '^\\[([^\\]]+)\\]', 1) from events "
@@ -209,6 +211,7 @@ def settings(con, main_cf: postconf.MainCf | None) -> dict:
                 pass
         exc = {
             "value": "$mynetworks",
+            "expanded": None,
             "networks": sorted({str(n) for n in nets}),
             "unparsed": [],
             "source": "inferred: Postfix's default mynetworks_style=host (this machine: loopback and the server "
@@ -508,25 +511,28 @@ def render_text(doc: dict, out) -> None:
     out.print(T(f"cross-check with anvil statistics: {cc['agree']} of {cc['lines']} lines agree (worst client of the interval: {cc['worst_agree']})"))
     cl = doc["classes"]
     out.print(T(f"clients: {cl['legitimate']} legitimate, {cl['abusive']} abusive, {cl['exempt']} exempt, {cl['unknown']} unknown"))
+    pc = lambda v, c: "-" if v is None else (f"{v} ({c})" if c else f"{v}")  # noqa: E731
     out.print(report.table(
-        "recommended limits",
-        ["parameter", "current", "legit peak", "by", "abusive peak", "by", "recommended", "verdict"],
-        [(r["parameter"], r["current"], r["legitimate_peak"], r["legitimate_peak_client"], r["abusive_peak"],
-          r["abusive_peak_client"], r["recommended"], r["verdict"]) for r in doc["recommendations"]],
+        "recommended limits (smtpd_client_<limit>_limit)",
+        ["limit", "current", "legit peak", "abusive peak", "recommended", "verdict"],
+        [(r["metric"], "off" if r["current"] == 0 else r["current"], pc(r["legitimate_peak"], r["legitimate_peak_client"]),
+          pc(r["abusive_peak"], r["abusive_peak_client"]), r["recommended"], r["verdict"]) for r in doc["recommendations"]],
     ))
     out.print(report.table(
-        "what-if: refused connections (count, rate) or commands (message, recipient, auth rate)",
-        ["parameter", "value", "legit refused", "legit clients", "abusive refused", "abusive clients", "unknown refused", "note"],
-        [(w["parameter"], w["value"], w["refused_legitimate"], w["clients_legitimate"], w["refused_abusive"], w["clients_abusive"],
-          w["refused_unknown"], " ".join(x for x, y in (("current", w["current"]), ("recommended", w["recommended"])) if y))
+        "what-if: refused connections (count, rate) or commands (message, recipient, auth rate), and clients",
+        ["limit", "value", "legitimate", "abusive", "unknown", "note"],
+        [(w["metric"], w["value"], f"{w['refused_legitimate']} ({w['clients_legitimate']})",
+          f"{w['refused_abusive']} ({w['clients_abusive']})", f"{w['refused_unknown']} ({w['clients_unknown']})",
+          " ".join(x for x, y in (("current", w["current"]), ("recommended", w["recommended"])) if y))
          for w in doc["whatif"]],
     ))
+    shown = doc["clients"][:TEXT_CLIENTS]
     out.print(report.table(
-        f"clients (top {len(doc['clients'])} of {doc['clients_total']})",
-        ["client", "host", "class", "sessions", "accepted", "rejected", "conc", "conn/u", "mail/u", "rcpt/u", "warnings"],
-        [(c["client_ip"], c["client_host"], c["class"], c["sessions"], c["accepted"], c["rejected"], c["peak_concurrency"],
+        f"clients (top {len(shown)} of {doc['clients_total']}; --format json or csv for more)",
+        ["client", "class", "sessions", "accepted", "rejected", "conc", "conn/u", "mail/u", "rcpt/u", "warnings"],
+        [(c["client_ip"], c["class"], c["sessions"], c["accepted"], c["rejected"], c["peak_concurrency"],
           c["peak_connection_rate"], c["peak_message_rate"], c["peak_recipient_rate"],
-          sum(c[k] for k in c if k.startswith("warn_"))) for c in doc["clients"]],
+          sum(c[k] for k in c if k.startswith("warn_"))) for c in shown],
     ))
     if cc["rows"]:
         out.print(report.table(
