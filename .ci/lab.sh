@@ -54,6 +54,7 @@ WATCHDOG=$!
 CURRENT=""          # state dir of the run in progress
 HARNESS_PID=""      # its `timeout` process
 MADE_POLICY=0
+RAN_SYSLOG=0        # a LOG_MODE=syslog run was started here (its rsyslogd makes /dev/log)
 stop_started() {    # stop_started <state dir>: whatever the harness left running there
     local h=$1 f p
     for f in "$h/amavis/home/amavisd.pid" "$h/spool/pid/master.pid" "$h/run/dnsd.pid" "$h/run/rsyslogd.pid"; do
@@ -72,6 +73,8 @@ cleanup() {
         kill -TERM "$HARNESS_PID" 2>/dev/null; wait "$HARNESS_PID" 2>/dev/null
     fi
     [ -n "$CURRENT" ] && stop_started "$CURRENT"
+    # /dev/log did not exist before that run and its rsyslogd is stopped: a socket left now is stale
+    if [ "$RAN_SYSLOG" = 1 ] && [ -S /dev/log ]; then say "removing /dev/log left by the lab's rsyslogd"; rm -f /dev/log; fi
     [ "$MADE_POLICY" = 1 ] && rm -f /usr/sbin/policy-rc.d
     kill -TERM "$WATCHDOG" 2>/dev/null; wait "$WATCHDOG" 2>/dev/null
 }
@@ -159,10 +162,9 @@ for name in $RUNS; do
         syslog)
             [ -e /dev/log ] && { say "/dev/log exists (journald or a syslogd): no LOG_MODE=syslog run here"; continue; }
             installed rsyslog || { say "rsyslog not installed: no syslog run"; continue; }
+            RAN_SYSLOG=1
             run_one syslog LOG_MODE=syslog WITH_AMAVIS=0 && collect syslog maillog mail.log \
-                || say "syslog run failed: not used"
-            # /dev/log did not exist before; the lab's rsyslogd is stopped: a socket left now is stale
-            [ -S /dev/log ] && { say "removing /dev/log left by the lab's rsyslogd"; rm -f /dev/log; } ;;
+                || say "syslog run failed: not used" ;;
         *) say "unknown run '$name'" ;;
     esac
 done
