@@ -77,4 +77,17 @@ def examples_of(rows: Iterable[Sequence[Any]], limit: int = 3) -> tuple[tuple[st
     return tuple(out)
 
 
-__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "postconf_edit", "worst"]
+def pin(con, names: Sequence[str]) -> None:
+    """Materialise views as TEMP tables of the same name on this connection, in order.
+
+    A cache for insight modules that run several queries over the same views: a temp table
+    shadows the view of that name, also inside other views, and the store's file list is fixed
+    when the connection is opened, so the content is the same. Views already pinned are kept.
+    """
+    have = {r[0] for r in con.execute("select table_name from duckdb_tables() where temporary").fetchall()}
+    for n in names:
+        if n not in have:
+            con.execute(f'create temp table "{n}" as select * from "{n}"')
+
+
+__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "pin", "postconf_edit", "worst"]

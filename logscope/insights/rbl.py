@@ -32,6 +32,11 @@ HEALTH (one status per zone, first that applies; `statuses` lists all that apply
                       >= SILENT_MIN_CONNECTIONS connections.
     ok                none of the above: the list answers and hits a minority of clients.
 
+PERFORMANCE
+    analyze() materialises the views it reads several times (PINNED) as TEMP tables on the
+    connection it is given (logscope.insights.pin): later queries on that connection see the same
+    rows, read once.
+
 OUTPUT
     A dict with "schema": "logscope.rbl/1" (docs/json-intel.md): zones, overlap, postscreen,
     findings. :func:`render_text` and :func:`csv_rows` present it.
@@ -45,7 +50,7 @@ from importlib import resources
 from typing import Any
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of
+from . import Finding, by_severity, examples_of, pin
 from . import _config
 
 SCHEMA = "logscope.rbl/1"
@@ -72,6 +77,9 @@ REPLY_FILTERS = {
     "zrd.spamhaus.org": "127.0.2.[2..24]",
 }
 DEFAULT_FILTER = "127.0.0.[2..254]"
+
+# views read by several rbl queries; materialised once per connection (logscope.insights.pin)
+PINNED = ("rbl_zone_scope", "rbl_zone_index", "rbl_population")
 
 _PRECEDENCE = ("error_codes", "lists_everything", "defunct", "dead", "silent", "ok")
 _SEVERITY = {"error_codes": "critical", "lists_everything": "critical", "defunct": "warning", "dead": "warning", "silent": "notice"}
@@ -130,11 +138,10 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
     """
     lo, hi = _config.inside_ranges(main_cf)
     p = {"since": since, "until": until}
+    pin(con, PINNED)
+    # one query gathers everything per zone (also what rbl_lookup_errors, rbl_overlap,
+    # rbl_postscreen_rank and rbl_daily answer on their own), so the store is read once
     zrows = _rows(queries.run(con, "rbl_zones", inside_lo=lo, inside_hi=hi, **p))
-    daily = _rows(queries.run(con, "rbl_daily", inside_lo=lo, inside_hi=hi, **p))
-    errors = _rows(queries.run(con, "rbl_lookup_errors", **p))
-    overlap = _rows(queries.run(con, "rbl_overlap", **p))
-    ranks = _rows(queries.run(con, "rbl_postscreen_rank", **p))
     traffic = _rows(queries.run(con, "rbl_traffic", **p))[0]
 
     sites = _config.sites(main_cf) if main_cf is not None else []
@@ -146,19 +153,13 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
     rows = {r["rbl_zone"]: r for r in zrows}
     for z in by_zone_sites:
         rows.setdefault(z, {"rbl_zone": z})
-    days: dict[str, list] = {}
-    for d in daily:
-        days.setdefault(d["rbl_zone"], []).append(d)
-    errs: dict[str, list] = {}
-    for e in errors:
-        errs.setdefault(e["rbl_zone"], []).append(e)
-    rank_by_zone = {r["rbl_zone"]: r for r in ranks}
+    overlap = _overlap(zrows)
 
     zones, findings = [], []
     for zone in sorted(rows, key=lambda z: (-(rows[z].get("rejects") or 0), -(rows[z].get("hits") or 0), z)):
         r = rows[zone]
-        z = _assess(zone, r, days.get(zone, []), errs.get(zone, []), by_zone_sites.get(zone, []), traffic, main_cf)
-        z["postscreen"] = _rank(zone, rank_by_zone.get(zone), by_zone_sites.get(zone, []), threshold)
+        z = _assess(zone, r, r.get("daily") or [], r.get("error_breakdown") or [], by_zone_sites.get(zone, []), traffic, main_cf)
+        z["postscreen"] = _rank(r, by_zone_sites.get(zone, []), threshold)
         zones.append(z)
         f = _finding(z)
         if f is not None:
@@ -184,7 +185,7 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
             "silent_min_connections": SILENT_MIN_CONNECTIONS,
         },
         "zones": zones,
-        "overlap": [{k: iso(v) for k, v in o.items()} for o in overlap],
+        "overlap": overlap,
         "findings": [f.to_dict() for f in findings],
         "fix": fix,
     }
@@ -336,28 +337,44 @@ def _action(zone: str, status: str, sites: list, cf) -> str | None:
             f"master.cf override) and postfix reload")
 
 
-def _rank(zone: str, r: dict | None, sites: list, threshold: int | None) -> dict | None:
-    if r is None:
+def _overlap(zrows: list) -> list[dict]:
+    """Pairs of zones with clients in common (zone_a < zone_b), most shared first."""
+    n = {r["rbl_zone"]: r.get("hit_or_listed") or 0 for r in zrows}
+    same = {(r["rbl_zone"], s["zone"]): s["same_lookup"] for r in zrows for s in (r.get("same_lookup") or [])}
+    out = []
+    for r in zrows:
+        a = r["rbl_zone"]
+        for o in r.get("overlap") or []:
+            b = o["zone"]
+            if a < b:
+                both = o["both"]
+                out.append({"zone_a": a, "zone_b": b, "clients_a": n.get(a, 0), "clients_b": n.get(b, 0), "both": both,
+                            "jaccard": _ratio(both, n.get(a, 0) + n.get(b, 0) - both), "same_lookup": same.get((a, b), 0)})
+    return sorted(out, key=lambda o: (-o["both"], o["zone_a"], o["zone_b"]))
+
+
+def _rank(r: dict, sites: list, threshold: int | None) -> dict | None:
+    rk = r.get("ps_rank")
+    if not rk:
         return None
     weights = [s.weight for s in sites if s.restriction == "postscreen_dnsbl_sites" and s.weight is not None]
     weight = weights[0] if len(set(weights)) == 1 else None
     source = "main.cf" if weight is not None else None
-    if weight is None and r.get("inferred_weight") is not None:
-        weight, source = int(r["inferred_weight"]), "inferred from ranks where it was the only listing zone"
-    total = r.get("total_rank_sum") or 0
-    contribution = _ratio((weight or 0) * r["ranks"], total) if weight is not None else None
+    if weight is None and rk.get("inferred_weight") is not None:
+        weight, source = int(rk["inferred_weight"]), "inferred from ranks where it was the only listing zone"
+    total = rk.get("total_rank_sum") or 0
+    contribution = _ratio((weight or 0) * rk["ranks"], total) if weight is not None else None
     return {
-        "ranks": r["ranks"],
-        "ranked_clients": r["ranked_clients"],
-        "only_zone": r["only_zone"],
-        "max_rank": r["max_rank"],
-        "replies": list(r.get("replies") or []),
+        "ranks": rk["ranks"],
+        "ranked_clients": rk["ranked_clients"],
+        "only_zone": rk["only_zone"],
+        "max_rank": rk["max_rank"],
         "weight": weight,
         "weight_source": source,
         "contribution": contribution,
         "threshold": threshold,
         "alone_reaches_threshold": (weight >= threshold) if (weight is not None and threshold is not None) else None,
-        "postscreen_rejects": r["postscreen_rejects"],
+        "postscreen_rejects": r.get("postscreen_rejects") or 0,
     }
 
 

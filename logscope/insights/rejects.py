@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of, postconf_edit
+from . import Finding, by_severity, examples_of, pin, postconf_edit
 from . import _config
 from .rbl import _rows, iso, render_findings
 
@@ -77,6 +77,7 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     """Rejects by restriction, rules fired, top values, dry runs, what-if and findings."""
     p = {"since": since, "until": until}
     lo, hi = _config.inside_ranges(main_cf)
+    pin(con, ("rejects", "client_mail"))
     summary = _rows(queries.run(con, "rejects_summary", **p))
     dims: dict[str, list] = {}
     for r in summary:

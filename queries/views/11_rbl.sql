@@ -12,7 +12,7 @@
 --
 -- `rbl_lookup_errors`: blocklist lookups that failed: smtpd "warning: <q>: RBL lookup error",
 --   dnsblog "lookup error for DNS query", postscreen "dnsblog reply timeout Ns for ZONE".
---   Grain: one row per warning. Columns: ts (UTC), host, daemon, pid, source, line_no, kind,
+--   Grain: one row per warning. Columns: ts (UTC), host, program, daemon, pid, source, line_no, kind,
 --   client_ip (rebuilt from the query name; null for timeouts), rbl_zone, rbl_class,
 --   error ('timeout' for postscreen timeouts, 'try_again' for "try again" (SERVFAIL or no answer),
 --   'other'), detail.
@@ -30,7 +30,7 @@ where kind = 'dnsbl_listing';
 
 create or replace view rbl_lookup_errors as
 select
-    ts, host, daemon, pid, source, line_no, kind, client_ip, lower(rbl_zone) as rbl_zone, rbl_class,
+    ts, host, program, daemon, pid, source, line_no, kind, client_ip, lower(rbl_zone) as rbl_zone, rbl_class,
     case
         when kind = 'rbl_timeout' then 'timeout'
         when detail ilike '%try again%' then 'try_again'

@@ -1,60 +1,94 @@
--- View `rbl_exposure`: the connections each blocklist zone was consulted for, as far as the log shows.
--- Postfix logs nothing for a lookup that found no listing, so the population a zone "sees" is inferred:
---   smtpd:      every connection handled by an smtpd process (host, pid) that logged a hit or a lookup
---               error for the zone during its lifetime. A process serves one master.cf service, so all
---               its clients went through the same restriction lists; this finds zones set with
---               `-o smtpd_client_restrictions=...` too. A process lifetime is the run of its connect
---               lines without a gap over 10 minutes (smtpd exits after max_idle = 100 s; a later
---               process with the same pid starts a new lifetime). Clients that hung up or were
---               refused before the zone's restriction count as seen: hit rates err on the low side.
---   postscreen: every postscreen CONNECT on a host where dnsblog or postscreen named the zone, except
+-- Views for the population each blocklist zone was consulted for, as far as the log shows.
+-- Postfix logs nothing for a lookup that found no listing, so who a zone "saw" is inferred:
+--   smtpd:      connections of the same syslog program (postfix/smtpd, postfix/submission/smtpd ...) on
+--               the same host, in process-hours (host, program, pid, hour) that either logged a hit or a
+--               lookup error for the zone, or logged nothing about any zone (a clean process-hour).
+--               Process-hours that logged other zones but never this one belong to another service
+--               (a listener with its own `-o smtpd_client_restrictions=...`) and are left out. A process
+--               serves one master.cf service, so zones set in master.cf are found from the log alone.
+--               Clients that hung up or were refused before the zone's restriction count as seen:
+--               hit rates err on the low side.
+--   postscreen: postscreen CONNECTs on a host where dnsblog or postscreen named the zone, except
 --               clients that were only ever allowlisted or denylisted (they are not looked up).
--- Grain: one row per (zone, connection). Columns: rbl_zone, via ('smtpd' | 'postscreen'), host, pid,
---   ts (UTC, of the connect line), client_ip, client_net.
+-- Zones are numbered (`rbl_zone_index.bit`, 0..61) so that a process-hour's zones fit in one BIGINT
+-- mask; zones beyond the 62nd are not excluded from other services' process-hours.
+-- These views read `events` directly (few nested references keep binding cheap).
+--
+-- `rbl_zone_events`: smtpd lines that show a zone at work in a process: rbl_zone, host, service
+--   (the program), pid, ts (UTC). (Hits and lookup errors.)
+-- `rbl_zone_scope`: (rbl_zone, host, service) where the zone acts; service is the smtpd program
+--   name or 'postscreen'.
+-- `rbl_zone_index`: (rbl_zone, bit).
+-- `rbl_population`: one row per smtpd "connect from" and postscreen CONNECT: service (program, or
+--   'postscreen'), host, pid, ts (UTC), client_ip, client_net, mask (bits of the zones its
+--   process-hour logged; for postscreen the host's postscreen zones; 0 = none), screened (false for
+--   postscreen clients that were only allowlisted or denylisted: not looked up).
+-- `rbl_exposure`: one row per (zone, connection it was consulted for): rbl_zone, via ('smtpd' |
+--   'postscreen'), host, pid, ts (UTC), client_ip, client_net. Convenient but large (zones x
+--   connections); the rbl_* queries aggregate rbl_population with the masks instead.
 -- Parameters: none; filter on ts.
-create or replace view rbl_exposure as
-with zev as (
-    select lower(rbl_zone) as rbl_zone, host, pid, ts from rbl_hits where daemon = 'smtpd'
-    union all
-    select rbl_zone, host, pid, ts from rbl_lookup_errors where daemon = 'smtpd' and rbl_zone is not null
+create or replace view rbl_zone_events as
+select lower(rbl_zone) as rbl_zone, host, program as service, pid, ts
+from events
+where daemon = 'smtpd' and rbl_zone is not null
+  and ((kind = 'decision' and action is not null and action <> 'permit') or kind = 'rbl_lookup_error');
+
+create or replace view rbl_zone_scope as
+select distinct lower(rbl_zone) as rbl_zone, host, case when daemon = 'smtpd' then program else 'postscreen' end as service
+from events
+where rbl_zone is not null
+  and ((kind = 'decision' and daemon in ('smtpd', 'postscreen') and action is not null and action <> 'permit')
+       or kind in ('rbl_lookup_error', 'rbl_timeout', 'dnsbl_listing'));
+
+create or replace view rbl_zone_index as
+select rbl_zone, cast(dense_rank() over (order by rbl_zone) - 1 as bigint) as bit
+from (select distinct rbl_zone from rbl_zone_scope);
+
+create or replace view rbl_population as
+with idx as materialized (
+    select * from rbl_zone_index
 ),
-conn as (
-    select host, pid, ts, client_ip,
-        case when ts - lag(ts) over (partition by host, pid order by ts) > interval 10 minute then 1 else 0 end as brk
-    from events
-    where kind = 'connect' and daemon = 'smtpd'
+unit_masks as (
+    select z.host, z.service, z.pid, epoch_us(z.ts) // 3600000000 as hour, bit_or(cast(1 as bigint) << i.bit) as mask
+    from rbl_zone_events z join idx i on i.rbl_zone = z.rbl_zone and i.bit < 62
+    group by all
 ),
-lives as (
-    select *, sum(brk) over (partition by host, pid order by ts rows unbounded preceding) as life from conn
+ps_masks as (
+    select s.host, bit_or(cast(1 as bigint) << i.bit) as mask
+    from rbl_zone_scope s join idx i on i.rbl_zone = s.rbl_zone and i.bit < 62
+    where s.service = 'postscreen'
+    group by s.host
 ),
-spans as (
-    select host, pid, life, min(ts) as t0, max(ts) as t1 from lives group by host, pid, life
-),
-zone_lives as (
-    select distinct z.rbl_zone, s.host, s.pid, s.life
-    from zev z join spans s on z.host = s.host and z.pid = s.pid and z.ts between s.t0 and s.t1 + interval 10 minute
-),
-ps_zones as (
-    select distinct rbl_zone, host from dnsbl_listings
-    union
-    select distinct rbl_zone, host from rbl_lookup_errors where daemon <> 'smtpd' and rbl_zone is not null
-    union
-    select distinct lower(rbl_zone), host from rbl_hits where daemon = 'postscreen'
+c as (
+    select kind, program, host, pid, ts, client_ip from events
+    where (kind = 'connect' and daemon = 'smtpd')
+       or kind in ('ps_connect', 'ps_allowlisted', 'ps_denylisted', 'ps_pass', 'ps_dnsbl_rank', 'ps_pregreet',
+                   'ps_hangup', 'ps_command_violation')
 ),
 ps_listed_only as (
-    select host, client_ip from events where kind in ('ps_allowlisted', 'ps_denylisted')
+    select host, client_ip from c where kind in ('ps_allowlisted', 'ps_denylisted')
     except
-    select host, client_ip from events where kind in ('ps_pass', 'ps_dnsbl_rank', 'ps_pregreet', 'ps_hangup', 'ps_command_violation')
+    select host, client_ip from c where kind in ('ps_pass', 'ps_dnsbl_rank', 'ps_pregreet', 'ps_hangup', 'ps_command_violation')
 )
-select z.rbl_zone, 'smtpd' as via, c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip) as client_net
-from lives c
-join zone_lives z on c.host = z.host and c.pid = z.pid and c.life = z.life
+select c.program as service, c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip) as client_net,
+    coalesce(u.mask, 0) as mask, true as screened
+from c
+left join unit_masks u on u.host = c.host and u.service = c.program and u.pid = c.pid and u.hour = epoch_us(c.ts) // 3600000000
+where c.kind = 'connect'
 union all
-select z.rbl_zone, 'postscreen' as via, c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip) as client_net
-from events c
-join ps_zones z on c.host = z.host
-where c.kind = 'ps_connect'
-  and not exists (select 1 from ps_listed_only o where o.host = c.host and o.client_ip = c.client_ip);
+select 'postscreen', c.host, c.pid, c.ts, c.client_ip, ls_client_net(c.client_ip), coalesce(m.mask, 0), o.client_ip is null
+from c
+left join ps_masks m on m.host = c.host
+left join ps_listed_only o on o.host = c.host and o.client_ip = c.client_ip
+where c.kind = 'ps_connect';
+
+create or replace view rbl_exposure as
+select s.rbl_zone, case when p.service = 'postscreen' then 'postscreen' else 'smtpd' end as via,
+    p.host, p.pid, p.ts, p.client_ip, p.client_net
+from rbl_population p
+join rbl_zone_scope s on s.host = p.host and s.service = p.service
+join rbl_zone_index i on i.rbl_zone = s.rbl_zone
+where p.screened and (p.mask = 0 or i.bit >= 62 or ((p.mask >> i.bit) & 1) = 1);
 
 -- View `client_mail`: mail that smtpd accepted from a client (a queue file was created), with whether
 -- the client had authenticated and whether that message was refused later (END-OF-MESSAGE, milter,
