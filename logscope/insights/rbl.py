@@ -17,13 +17,13 @@ HEALTH (one status per zone, first that applies; `statuses` lists all that apply
     error_codes       dnsblog answered 127.255.255.x, or a reject's TXT says "open resolver",
                       "returnc", "query refused", "excessive number of queries" (Spamhaus refusing
                       the query: every client looks listed). Fix: a reply filter.
-    lists_everything  any of: (a) >= EVERYTHING_MIN_SEEN outside clients seen and it hit
-                      >= EVERYTHING_HIT_RATE of them; (b) >= EVERYTHING_MIN_GOOD of the clients it hit
-                      otherwise had mail accepted or authenticated, and they are >= EVERYTHING_GOOD_SHARE
-                      of its hits; (c) >= EVERYTHING_MIN_SEEN_WITH_GOOD clients seen, hit rate
-                      >= EVERYTHING_HIT_RATE and at least one good client hit; (d) a day with
-                      >= JUMP_MIN_SEEN clients and hit rate >= EVERYTHING_HIT_RATE after a day with
-                      a rate < JUMP_LOW_RATE. Fix: remove the zone.
+    lists_everything  any of: (a) >= EVERYTHING_MIN_SEEN (20) outside clients seen and it hit
+                      >= EVERYTHING_HIT_RATE (98 %) of them; (b) >= EVERYTHING_MIN_GOOD (2) of the clients
+                      it hit otherwise had mail accepted or authenticated, and they are
+                      >= EVERYTHING_GOOD_SHARE (50 %) of its hits; (c) 3..19 clients seen, hit rate
+                      >= 90 % and at least one good client hit; (d) a day with >= JUMP_MIN_SEEN (10)
+                      clients and a hit rate >= JUMP_RATE (95 %) after a day below JUMP_LOW_RATE (50 %).
+                      Fix: remove the zone.
     defunct           the zone (or a parent domain) is in logscope/data/defunct_dnsbls.json.
     dead              >= DEAD_MIN_ERRORS lookup errors/timeouts and they are >= DEAD_ERROR_SHARE of the
                       clients it was consulted for (or it never answered "listed" at all).
@@ -57,13 +57,17 @@ SCHEMA = "logscope.rbl/1"
 
 DEAD_MIN_ERRORS = 3
 DEAD_ERROR_SHARE = 0.5
-EVERYTHING_HIT_RATE = 0.9
+# A good list on a spam-heavy MX can hit 80-90 % of the distinct clients it sees (the bots), so
+# a hit rate alone must be near 100 %; hits on clients known to be good are the stronger signal.
+EVERYTHING_HIT_RATE = 0.98
 EVERYTHING_MIN_SEEN = 20
+EVERYTHING_SMALL_HIT_RATE = 0.9  # (c): 3..19 clients seen, with a good client among the hits
 EVERYTHING_MIN_SEEN_WITH_GOOD = 3
 EVERYTHING_GOOD_SHARE = 0.5
 EVERYTHING_MIN_GOOD = 2
+JUMP_RATE = 0.95
 JUMP_LOW_RATE = 0.5
-JUMP_MIN_SEEN = 5
+JUMP_MIN_SEEN = 10
 SILENT_MIN_CONNECTIONS = 100
 
 # Reply filters that accept only real listings (Spamhaus return codes; 127.255.255.x are errors).
@@ -181,6 +185,7 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
         "thresholds": {
             "dead_min_errors": DEAD_MIN_ERRORS, "dead_error_share": DEAD_ERROR_SHARE,
             "everything_hit_rate": EVERYTHING_HIT_RATE, "everything_min_seen": EVERYTHING_MIN_SEEN,
+            "everything_small_hit_rate": EVERYTHING_SMALL_HIT_RATE, "jump_rate": JUMP_RATE, "jump_min_seen": JUMP_MIN_SEEN,
             "everything_good_share": EVERYTHING_GOOD_SHARE, "everything_min_good": EVERYTHING_MIN_GOOD,
             "silent_min_connections": SILENT_MIN_CONNECTIONS,
         },
@@ -214,11 +219,11 @@ def _assess(zone: str, r: dict, days: list, errs: list, sites: list, traffic: di
         reasons.append(f"hit {hit_seen} of {seen} outside clients it was consulted for")
     if good >= EVERYTHING_MIN_GOOD and (good_share or 0) >= EVERYTHING_GOOD_SHARE:
         reasons.append(f"{good} of the {all_hit} clients it hit otherwise had mail accepted or authenticated")
-    if seen >= EVERYTHING_MIN_SEEN_WITH_GOOD and (hit_rate or 0) >= EVERYTHING_HIT_RATE and (reasons or good >= 1):
-        if not reasons:
+    if EVERYTHING_MIN_SEEN_WITH_GOOD <= seen < EVERYTHING_MIN_SEEN and (hit_rate or 0) >= EVERYTHING_SMALL_HIT_RATE:
+        if not reasons and good >= 1:
             reasons.append(f"hit {hit_seen} of {seen} outside clients it was consulted for, including {good} that "
                            "otherwise had mail accepted or authenticated")
-        elif seen < EVERYTHING_MIN_SEEN:
+        elif reasons:
             reasons.append(f"hit {hit_seen} of {seen} outside clients it was consulted for")
     jump = _jump(days)
     if jump:
@@ -301,7 +306,7 @@ def _assess(zone: str, r: dict, days: list, errs: list, sites: list, traffic: di
 
 
 def _jump(days: list) -> dict | None:
-    """First day the hit rate reaches EVERYTHING_HIT_RATE after a day below JUMP_LOW_RATE."""
+    """First day the hit rate reaches JUMP_RATE after a day below JUMP_LOW_RATE."""
     low = None
     for d in sorted(days, key=lambda d: d["day"]):
         if d["seen_clients"] < JUMP_MIN_SEEN:
@@ -309,7 +314,7 @@ def _jump(days: list) -> dict | None:
         rate = d["hit_rate"] or 0.0
         if rate < JUMP_LOW_RATE:
             low = d
-        elif rate >= EVERYTHING_HIT_RATE and low is not None:
+        elif rate >= JUMP_RATE and low is not None:
             return {"day": iso(d["day"]), "rate": round(rate, 4), "seen_clients": d["seen_clients"],
                     "before_day": iso(low["day"]), "before_rate": round(low["hit_rate"] or 0.0, 4)}
     return None
