@@ -152,13 +152,14 @@ def _tables_tune(d: dict) -> list[dict]:
 
 
 def _tables_forged(d: dict) -> list[dict]:
-    """Generic: every list of dicts in the forged document becomes a table (its first 6 keys)."""
-    out = []
-    for k, v in d.items():
-        if k in ("findings", "period") or not isinstance(v, list) or not v or not isinstance(v[0], dict):
-            continue
-        out.append(_table(k, k.replace("_", " ").capitalize(), list(v[0].keys())[:6], v, 10))
-    return out
+    pats = sorted(d.get("patterns") or [], key=lambda p: (-rank(p.get("severity")), -(p.get("hits") or 0)))
+    out = [_table("patterns", "Forgery patterns (problems first)", ["title", "status", "hits", "rejected", "accepted", "clients"], pats)]
+    ours = d.get("ours") or {}
+    if ours:
+        rows = [{"what": k, "values": ours.get(k)} for k in ("domains", "hostnames", "addresses", "mynetworks") if ours.get(k)]
+        title = "What counts as ours" + (" (inferred from the log: give --main-cf for the real values)" if ours.get("inferred") else "")
+        out.append(_table("ours", title, ["what", "values"], rows))
+    return [t for t in out if t["rows"]]
 
 
 TABLES: dict[str, Callable[[dict], list[dict]]] = {
