@@ -271,7 +271,7 @@ def local_postfix():
         """))
     (etc / "aliases").write_text(f"reports: {mail}/reports.mbox\npostmaster: root\n")
     env = dict(os.environ, MAIL_CONFIG=str(etc))
-    subprocess.run(["postalias", "-c", str(etc), f"hash:{etc}/aliases"], check=True, env=env, timeout=30)
+    subprocess.run(["/usr/sbin/postalias", "-c", str(etc), f"hash:{etc}/aliases"], check=True, env=env, timeout=30)
     subprocess.run([POSTFIX, "-c", str(etc), "check"], env=env, timeout=60, capture_output=True)
     r = subprocess.run([POSTFIX, "-c", str(etc), "start"], env=env, timeout=60, capture_output=True)
     pidfile = spool / "pid" / "master.pid"
