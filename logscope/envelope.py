@@ -16,7 +16,6 @@ import datetime as dt
 import os
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -153,7 +152,6 @@ class Envelope:
 TRAD_FAST = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s\[\]:]+(?:\[\d+\])?$"
 ISO_FAST = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::?\d\d)?)? \S+ [^\s\[\]:]+(?:\[\d+\])?$"
 _TAG = re.compile(r"^(\S+) ([^\s\[\]:]+)(?:\[(\d+)\])?$")
-_STAMP = re.compile(r"^(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([ \d]?\d) (\d\d):(\d\d):(\d\d)")
 _MONTH_NO = {m: i + 1 for i, m in enumerate(MONTHS)}
 
 
@@ -277,16 +275,24 @@ def _timestamps(stamp: pa.Array, iso_stamp: pa.Array | None, trad: np.ndarray, i
         idx = np.flatnonzero(trad)
         d = pc.dictionary_encode(stamp.take(pa.array(idx)))
         codes = _np(d.indices).astype(np.int64)
-        parsed = [_STAMP.match(v) for v in d.dictionary.to_pylist()]
-        months_u = np.array([_MONTH_NO[m.group(1)] if m else 0 for m in parsed], dtype=np.int8)
-        first = parsed[codes[0]]
-        yrs = years.years_for(months_u[codes], int(first.group(2)) if first else 1)
-        zone = None if tz in ("UTC", "Etc/UTC") else ZoneInfo(tz)
-        for y in np.unique(yrs):
-            epoch = np.array([_epoch(int(y), m, zone) for m in parsed], dtype=np.int64)
-            sel = yrs == y
-            out[idx[sel]] = epoch[codes[sel]]
-        valid[idx] = out[idx] != _BAD
+        u = d.dictionary  # distinct "Mmm dd HH:MM:SS" stamps, fixed width
+
+        def field(a: int, b: int) -> np.ndarray:
+            part = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(u, a, b))
+            ok = pc.match_substring_regex(part, r"^\d+$")
+            return _np(pc.fill_null(pc.cast(pc.if_else(ok, part, "-1"), pa.int64()), -1))
+
+        months_u = _np(pc.fill_null(pc.index_in(pc.utf8_slice_codeunits(u, 0, 3), pa.array(MONTHS)), -1)) + 1
+        day_u, hh_u, mm_u, ss_u = field(4, 6), field(7, 9), field(10, 12), field(13, 15)
+        first = codes[0]
+        yrs = years.years_for(months_u[codes].astype(np.int8), int(day_u[first]) if day_u[first] > 0 else 1).astype(np.int64)
+        m, day = months_u[codes], day_u[codes]
+        good = (m >= 1) & (day >= 1) & (day <= _month_days(yrs, m)) & (hh_u[codes] < 24) & (mm_u[codes] < 60) & (ss_u[codes] < 61) & (hh_u[codes] >= 0)
+        secs = _days_from_civil(yrs, m, day) * 86400 + hh_u[codes] * 3600 + mm_u[codes] * 60 + ss_u[codes]
+        naive = pa.array(secs * 1_000_000, pa.int64(), mask=~good).cast(pa.timestamp("us"))
+        utc = to_utc(naive, tz)
+        out[idx] = _np(pc.fill_null(pc.cast(utc, pa.int64()), 0))
+        valid[idx] = _np(utc.is_valid())
     if iso.any():
         idx = np.flatnonzero(iso)
         text = pc.replace_substring(iso_stamp.take(pa.array(idx)), " ", "T", max_replacements=1)
@@ -303,18 +309,21 @@ def _timestamps(stamp: pa.Array, iso_stamp: pa.Array | None, trad: np.ndarray, i
     return pa.Array.from_pandas(out, mask=~valid, type=pa.int64()).cast(TS) if n else pa.array([], TS)
 
 
-_BAD = np.iinfo(np.int64).min
+def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm), vectorised."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    mp = (m + 9) % 12
+    doy = (153 * mp + 2) // 5 + d - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
-def _epoch(year: int, m: "re.Match | None", zone: ZoneInfo | None) -> int:
-    """Microseconds since the epoch of a traditional stamp in ``zone`` (DST folds: the earlier)."""
-    if m is None:
-        return _BAD
-    try:
-        t = dt.datetime(year, _MONTH_NO[m.group(1)], int(m.group(2)), int(m.group(3)), int(m.group(4)), int(m.group(5)), tzinfo=zone or dt.timezone.utc)
-    except ValueError:  # Feb 29 in a common year, hour 24 ...
-        return _BAD
-    return int(t.timestamp()) * 1_000_000
+def _month_days(y: np.ndarray, m: np.ndarray) -> np.ndarray:
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[np.clip(m, 0, 12)]
+    return days + ((m == 2) & leap)
 
 
 def to_utc(naive: pa.Array, tz: str) -> pa.Array:

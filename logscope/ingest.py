@@ -15,6 +15,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,7 +24,7 @@ import pyarrow.compute as pc
 
 from . import envelope, parse, sources
 from .errors import ConfigError, LogscopeError, UnreadableSource
-from .store import Store
+from .store import Store, write_part
 
 
 @dataclass
@@ -109,8 +110,7 @@ def ingest(
     started = time.monotonic()
     srcs = sources.expand(paths)
     report = IngestReport(store=str(store.path))
-    big = sum(s.size for s in srcs) > PARALLEL_BYTES or any(s.is_stdin for s in srcs)
-    with store.lock(wait=wait), Workers(workers if workers is not None else (os.cpu_count() or 1) if big else 0) as pool:
+    with store.lock(wait=wait), Workers(workers) as pool:
         manifest = store.manifest()
         tx = store.begin()
         try:
@@ -183,28 +183,29 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
         # a live plain file may end in a half-written line: leave it for the next run
         keep_partial = src.is_stdin or kind is not None or (time.time() - src.mtime) > 60
         line_no = rec["lines"] + 1
+        pool.engage(1 << 62 if src.is_stdin else src.size * (6 if kind else 1) - rec["offset"])
         inflight: deque = deque()
 
         def collect(job) -> None:
             fut, first, raw_bytes = job
-            parsed, bad_utf8 = fut.result()
-            if bad_utf8:
-                sr.warnings.append(f"{src.name}: {bad_utf8} line(s) from line {first} on are not valid UTF-8; kept with \\xNN escapes")
-            tx.write("events", parsed.events)
-            tx.write("unparsed", parsed.unparsed)
-            sr.lines += parsed.lines
-            sr.events += parsed.events.num_rows
-            sr.unparsed += parsed.unparsed.num_rows
-            sr.skipped += parsed.skipped
-            _count(report.kinds, parsed.events.column("kind"))
-            _count(report.unparsed_reasons, parsed.unparsed.column("reason"))
+            done: ChunkResult = fut.result()
+            if done.bad_utf8:
+                sr.warnings.append(f"{src.name}: {done.bad_utf8} line(s) from line {first} on are not valid UTF-8; kept with \\xNN escapes")
+            tx.add(done.files)
+            sr.lines += done.lines
+            sr.events += done.events
+            sr.unparsed += done.unparsed
+            sr.skipped += done.skipped
+            report.kinds.update(done.kinds)
+            report.unparsed_reasons.update(done.reasons)
             if progress:
                 progress(src.name, raw_bytes, src.size)
 
         for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial):
             start = years.snapshot()
             years.advance(chunk.data)
-            inflight.append((pool.submit(parse_chunk, chunk.data, sid, line_no, tz, start), line_no, chunk.raw_bytes))
+            job = pool.submit(parse_chunk, chunk.data, sid, line_no, tz, start, str(tx.staging), tx.next_name())
+            inflight.append((job, line_no, chunk.raw_bytes))
             line_no += chunk.data.count(b"\n") + (not chunk.data.endswith(b"\n"))
             while len(inflight) > pool.depth:
                 collect(inflight.popleft())
@@ -241,10 +242,31 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
 PARALLEL_BYTES = 48 << 20  # below this, worker start-up costs more than it saves
 
 
-def parse_chunk(data: bytes, source: str, first_line_no: int, tz: str, years: envelope.YearState) -> tuple[parse.Parsed, int]:
-    """Decode and parse one chunk of whole lines (runs in a worker process)."""
+@dataclass
+class ChunkResult:
+    """What a parsed and staged chunk amounts to (small: crosses the process boundary)."""
+
+    lines: int
+    events: int
+    unparsed: int
+    skipped: int
+    bad_utf8: int
+    kinds: Counter
+    reasons: Counter
+    files: list[str]
+
+
+def parse_chunk(data: bytes, source: str, first_line_no: int, tz: str, years: envelope.YearState, staging: str, name: str) -> ChunkResult:
+    """Decode, parse and stage one chunk of whole lines (runs in a worker process)."""
     lines, bad_utf8 = decode_lines(data)
-    return parse.parse_lines(lines, source=source, first_line_no=first_line_no, tz=tz, years=years), bad_utf8
+    parsed = parse.parse_lines(lines, source=source, first_line_no=first_line_no, tz=tz, years=years)
+    root = Path(staging)
+    files = write_part(root, name, "events", parsed.events) + write_part(root, name, "unparsed", parsed.unparsed)
+    kinds: Counter = Counter()
+    reasons: Counter = Counter()
+    _count(kinds, parsed.events.column("kind"))
+    _count(reasons, parsed.unparsed.column("reason"))
+    return ChunkResult(parsed.lines, parsed.events.num_rows, parsed.unparsed.num_rows, parsed.skipped, bad_utf8, kinds, reasons, files)
 
 
 class _Done:
@@ -258,19 +280,31 @@ class _Done:
 
 
 class Workers:
-    """Parse chunks in worker processes, or in this one when ``n`` is 0.
+    """Parse chunks in worker processes, or in this one.
 
-    ``depth`` bounds the chunks in flight, and so the memory.
+    The processes start only when a source is large enough to pay for them
+    (``PARALLEL_BYTES`` of text, compressed sizes counted ×6), or always when
+    ``n`` is given; ``n`` = 0 or 1 parses in this process. ``depth`` bounds the
+    chunks in flight, and so the memory.
     """
 
-    def __init__(self, n: int):
-        self.n = n if n > 1 else 0
-        self.depth = self.n + 1 if self.n else 0
+    def __init__(self, n: int | None):
+        self.forced = n is not None
+        self.n = (os.cpu_count() or 1) if n is None else n
+        self.depth = 0
         self._pool = None
 
+    def engage(self, text_bytes: int) -> None:
+        if self._pool is not None or self.n < 2 or (not self.forced and text_bytes < PARALLEL_BYTES):
+            return
+        # forkserver: workers start from a clean server process (no inherited Arrow threads)
+        # that has imported the parser once, instead of each re-importing it as with spawn
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["logscope.ingest"])
+        self._pool = ProcessPoolExecutor(self.n, mp_context=ctx)
+        self.depth = self.n + 1
+
     def __enter__(self) -> "Workers":
-        if self.n:
-            self._pool = ProcessPoolExecutor(self.n, mp_context=multiprocessing.get_context("spawn"))
         return self
 
     def __exit__(self, *exc) -> None:

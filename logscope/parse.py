@@ -183,8 +183,7 @@ def _rule_table(rule: Rule, matched: pa.StructArray, rows: np.ndarray) -> pa.Tab
     if rule.kind is not None:
         cols["kind"] = pa.repeat(pa.scalar(rule.kind), n)
     for i, f in enumerate(matched.type):
-        a = matched.field(i)
-        a = pc.if_else(pc.equal(a, ""), pa.scalar(None, pa.string()), a)
+        a = _null_if_empty(matched.field(i))
         if f.name == "anvil_ts":
             cols["_anvil_at"] = a
             continue
@@ -193,6 +192,19 @@ def _rule_table(rule: Rule, matched: pa.StructArray, rows: np.ndarray) -> pa.Tab
     for name, value in rule.const.items():
         cols[name] = pa.repeat(pa.scalar(value, EVENT_TYPES[name]), n)
     return pa.table(cols)
+
+
+def _null_if_empty(a: pa.Array) -> pa.Array:
+    """Empty strings (groups that did not take part) become null, reading only the offsets."""
+    if a.offset or a.null_count or a.type != pa.string():
+        return pc.if_else(pc.equal(a, ""), pa.scalar(None, a.type), a)
+    bufs = a.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int32, count=len(a) + 1)
+    present = np.diff(offsets) > 0
+    if present.all():
+        return a
+    validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+    return pa.Array.from_buffers(pa.string(), len(a), [validity, bufs[1], bufs[2]])
 
 
 def _assemble(tables: list[pa.Table], header: dict[str, pa.Array], source: str, tz: str) -> pa.Table:

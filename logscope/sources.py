@@ -31,7 +31,7 @@ from typing import BinaryIO, Iterator
 from .errors import NoSources, UnreadableSource
 
 HEAD_BYTES = 1024
-CHUNK_BYTES = 16 << 20
+CHUNK_BYTES = 8 << 20
 
 MAGIC = [
     (b"\x1f\x8b", "gzip"),

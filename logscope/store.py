@@ -126,63 +126,74 @@ class Store:
         return Transaction(self)
 
 
+def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[str]:
+    """Write ``table`` as one Parquet file per UTC day of ``ts`` under ``staging``.
+
+    Returns the paths relative to the store root. Runs in worker processes too:
+    each parsed chunk is written where it was parsed.
+    """
+    if table.num_rows == 0:
+        return []
+    schema = DATASETS[dataset]
+    day = pc.cast(table.column("ts"), pa.date32())  # ts is UTC
+    days = pc.unique(day).to_pylist()
+    out = []
+    for d in days:
+        part = table if len(days) == 1 else table.filter(pc.equal(day, d) if d is not None else pc.is_null(day))
+        rel = Path(dataset) / f"day={d.isoformat() if d is not None else 'unknown'}" / f"part-{name}.parquet"
+        path = staging / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(
+            part,
+            path,
+            compression="zstd",
+            compression_level=1,
+            write_statistics=[n for n in schema.names if n not in _NO_STATS],
+            use_dictionary=[n for n in schema.names if n not in _NO_STATS],
+            row_group_size=1 << 20,
+        )
+        out.append(str(rel))
+    return out
+
+
 @dataclass
 class Transaction:
-    """Parquet writers in a staging directory; nothing is visible before :meth:`commit`."""
+    """Files written to a staging directory; nothing is visible before :meth:`commit`."""
 
     store: Store
     id: str = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:8])
-    _writers: dict = field(default_factory=dict)
-    _paths: dict = field(default_factory=dict)
+    _files: list = field(default_factory=list)
+    _seq: int = 0
 
     @property
     def staging(self) -> Path:
         return self.store.path / ".staging" / self.id
 
+    def next_name(self) -> str:
+        """A file-name stem for the next chunk: ``<tx>-<n>``."""
+        self._seq += 1
+        return f"{self.id}-{self._seq:05d}"
+
+    def add(self, rel_paths: list[str]) -> None:
+        """Register files that :func:`write_part` staged for this transaction."""
+        self._files.extend(rel_paths)
+
     def write(self, dataset: str, table: pa.Table) -> None:
-        """Append ``table`` rows, split by UTC day of ``ts``."""
-        if table.num_rows == 0:
-            return
-        schema = DATASETS[dataset]
-        days = pc.strftime(table.column("ts"), format="%Y-%m-%d") if table.num_rows else None
-        days = pc.fill_null(days, "unknown")
-        for day in pc.unique(days).to_pylist():
-            part = table.filter(pc.equal(days, day))
-            key = (dataset, day)
-            w = self._writers.get(key)
-            if w is None:
-                rel = Path(dataset) / f"day={day}" / f"part-{self.id}-0.parquet"
-                path = self.staging / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                w = pq.ParquetWriter(
-                    path,
-                    schema,
-                    compression="zstd",
-                    compression_level=1,
-                    write_statistics=[n for n in schema.names if n not in _NO_STATS],
-                    use_dictionary=[n for n in schema.names if n not in _NO_STATS],
-                )
-                self._writers[key] = w
-                self._paths[key] = rel
-            w.write_table(part, row_group_size=1 << 20)
+        self.add(write_part(self.staging, self.next_name(), dataset, table))
 
     def abort(self) -> None:
-        for w in self._writers.values():
-            w.close()
         shutil.rmtree(self.staging, ignore_errors=True)
 
     def commit(self, manifest: dict, record: dict) -> dict:
         """Move the files into place, then publish ``manifest`` with ``record`` appended."""
-        for w in self._writers.values():
-            w.close()
         files: dict[str, list[str]] = {ds: [] for ds in DATASETS}
-        for (ds, _), rel in sorted(self._paths.items()):
+        for rel in sorted(self._files):
             src = self.staging / rel
             _fsync(src)
             dst = self.store.path / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.replace(src, dst)
-            files[ds].append(str(rel))
+            files[rel.split("/", 1)[0]].append(rel)
         if any(files.values()):
             _fsync_dir(self.store.path)
         record = dict(record, id=self.id, files=files)
