@@ -30,19 +30,39 @@
 --   IPv4 ranges that count as inside clients, from mynetworks; default 127.0.0.1 only).
 -- Zones are numbered in rbl_zone_index; beyond the 62nd zone seen_clients and the daily rates are 0
 -- (unknown), so such zones get no rate-based status.
+-- Speed: the store is read in three passes (decisions; the small dnsblog/postscreen kinds; smtpd
+-- client= lines) plus the view rbl_population; the CTEs below repeat the filters of the views
+-- rejects, rbl_hits, dnsbl_listings, rbl_lookup_errors and client_mail for that reason.
 with
+dec as materialized (
+    -- decisions (view rejects), the columns this query needs
+    select ts, daemon, source, line_no, queue_id, client_ip, action, reply, lower(rbl_zone) as rbl_zone, rbl_class,
+        action in ('reject', 'defer', 'milter-reject', 'proxy-reject', 'hangup') as refused
+    from events
+    where kind in ('decision', 'check', 'milter') and action is not null and action <> 'permit'
+      and ($since is null or ts >= $since) and ($until is null or ts < $until)
+),
 hits as materialized (
-    select lower(rbl_zone) as rbl_zone, rbl_class, client_ip, client_net, ts, refused, action, daemon, source, line_no, rbl_txt, reply
-    from rbl_hits
-    where ($since is null or ts >= $since) and ($until is null or ts < $until)
+    -- view rbl_hits
+    select rbl_zone, rbl_class, client_ip, ls_client_net(client_ip) as client_net, ts, refused, action, daemon, source, line_no, reply
+    from dec where rbl_zone is not null
+),
+small as materialized (
+    select kind, daemon, host, ts, source, line_no, client_ip, lower(rbl_zone) as rbl_zone, rbl_class, rbl_reply, value
+    from events
+    where kind in ('dnsbl_listing', 'rbl_lookup_error', 'rbl_timeout', 'ps_dnsbl_rank')
+      and ($since is null or ts >= $since) and ($until is null or ts < $until)
 ),
 lst as materialized (
-    select * from dnsbl_listings
-    where ($since is null or ts >= $since) and ($until is null or ts < $until)
+    -- view dnsbl_listings
+    select ts, host, source, line_no, client_ip, rbl_zone, rbl_reply, coalesce(rbl_reply like '127.255.255.%', false) as error_code
+    from small where kind = 'dnsbl_listing'
 ),
 err as materialized (
-    select * from rbl_lookup_errors
-    where rbl_zone is not null and ($since is null or ts >= $since) and ($until is null or ts < $until)
+    -- view rbl_lookup_errors
+    select ts, host, daemon, source, line_no, kind, client_ip, rbl_zone, rbl_class,
+        case when kind = 'rbl_timeout' then 'timeout' else 'lookup_error' end as error
+    from small where kind in ('rbl_lookup_error', 'rbl_timeout') and rbl_zone is not null
 ),
 pop as (
     select service, host, mask, client_ip, cast(epoch_us(ts) // 86400000000 as integer) as dayno
@@ -79,12 +99,16 @@ inside_ranges as (
     select unnest(coalesce($inside_lo, [2130706433::bigint])) as lo, unnest(coalesce($inside_hi, [2130706433::bigint])) as hi
 ),
 refused_total as (
-    select count(*) as n from rejects
-    where refused and ($since is null or ts >= $since) and ($until is null or ts < $until)
+    select count(*) as n from dec where refused
 ),
 good as (
-    select distinct client_ip from client_mail
-    where (accepted or authenticated) and ($since is null or ts >= $since) and ($until is null or ts < $until)
+    -- view client_mail: clients with mail accepted (not refused later) or authenticated
+    select distinct c.client_ip
+    from events c
+    left join (select distinct queue_id from dec where refused and queue_id is not null) r on r.queue_id = c.queue_id
+    where c.kind = 'client' and c.daemon = 'smtpd' and c.queue_id is not null
+      and (r.queue_id is null or c.sasl_username is not null)
+      and ($since is null or c.ts >= $since) and ($until is null or c.ts < $until)
 ),
 hit_clients as materialized (
     select distinct rbl_zone, client_ip from hits where client_ip is not null
@@ -111,9 +135,9 @@ h as (
         count(*) filter (where refused and daemon = 'postscreen') as postscreen_rejects,
         count(distinct client_ip) as clients,
         count(distinct client_net) as nets,
-        count(*) filter (where regexp_matches(coalesce(rbl_txt, '') || ' ' || coalesce(reply, ''),
+        count(*) filter (where regexp_matches(reply,
             '(?i)open resolver|public resolver|returnc|query refused|excessive number of queries|127\.255\.255\.')) as txt_errors,
-        arg_min(rbl_txt, ts) filter (where regexp_matches(coalesce(rbl_txt, '') || ' ' || coalesce(reply, ''),
+        arg_min(reply, ts) filter (where regexp_matches(reply,
             '(?i)open resolver|public resolver|returnc|query refused|excessive number of queries|127\.255\.255\.')) as txt_error_example,
         min(ts) as first_hit, max(ts) as last_hit,
         arg_min(source, ts) as h_source, arg_min(line_no, ts) as h_line_no,
@@ -181,11 +205,12 @@ daily as (
     from dd group by rbl_zone
 ),
 eb as (
-    -- lookup errors by daemon and kind of error (as query rbl_lookup_errors)
+    -- lookup errors by daemon and kind of error (as query rbl_lookup_errors, without the text:
+    -- reading the detail column costs more than the rest of this query)
     select rbl_zone, list({'daemon': daemon, 'error': error, 'errors': n, 'clients': c, 'first_ts': f, 'last_ts': t,
                            'example_source': es, 'example_line_no': el, 'example': ex} order by n desc) as error_breakdown
     from (select rbl_zone, daemon, error, count(*) as n, count(distinct client_ip) as c, min(ts) as f, max(ts) as t,
-                 arg_min(source, ts) as es, arg_min(line_no, ts) as el, arg_min(detail, ts) as ex
+                 arg_min(source, ts) as es, arg_min(line_no, ts) as el, null as ex
           from err group by all)
     group by rbl_zone
 ),
@@ -209,8 +234,7 @@ same_lookup as (
     group by zone_a
 ),
 rk as (
-    select host, client_ip, ts, value as rank from events
-    where kind = 'ps_dnsbl_rank' and ($since is null or ts >= $since) and ($until is null or ts < $until)
+    select host, client_ip, ts, value as rank from small where kind = 'ps_dnsbl_rank'
 ),
 rm as (
     -- the dnsblog listings behind each "DNSBL rank N" (as query rbl_postscreen_rank)

@@ -7,8 +7,8 @@
 --   'stage' (stage), 'code' (code, dsn), 'action' (action), 'total' (everything).
 -- Columns: dimension, restriction_class, restriction, stage, code, dsn, action (null where not part of
 --   the dimension), events (decision lines), refused (lines that refused mail: reject, defer,
---   milter-reject ...), clients (distinct client IPs), nets (distinct /24s), senders, recipients
---   (distinct), share (events / all events in the period, 0..1), first_ts, last_ts (UTC),
+--   milter-reject ...), clients (distinct client IPs), share (events / all events in the period,
+--   0..1), first_ts, last_ts (UTC),
 --   example_source, example_line_no (the first line of the group).
 -- Parameters: $since, $until (timestamps, optional; UTC).
 with r as (
@@ -31,9 +31,6 @@ g as (
         count(*) as events,
         count(*) filter (where refused) as refused,
         count(distinct client_ip) as clients,
-        count(distinct client_net) as nets,
-        count(distinct sender) as senders,
-        count(distinct recipient) as recipients,
         min(ts) as first_ts,
         max(ts) as last_ts,
         arg_min(source, ts) as example_source,
@@ -52,7 +49,7 @@ g as (
 )
 select
     dimension, restriction_class, restriction, stage, code, dsn, action,
-    events, refused, clients, nets, senders, recipients,
+    events, refused, clients,
     events / nullif(sum(events) filter (where dimension = 'total') over (), 0) as share,
     first_ts, last_ts, example_source, example_line_no
 from g

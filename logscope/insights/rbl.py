@@ -252,7 +252,7 @@ def _assess(zone: str, r: dict, days: list, errs: list, sites: list, traffic: di
             "clients_consulted": lookups, "error_share": err_share, "answered_listed": answered,
             "first_error": iso(r.get("first_error")), "last_error": iso(r.get("last_error")),
             "by_daemon": [{"daemon": e["daemon"], "error": e["error"], "errors": e["errors"], "clients": e["clients"],
-                           "first": iso(e["first_ts"]), "last": iso(e["last_ts"]), "example": e["example"]} for e in errs],
+                           "first": iso(e["first_ts"]), "last": iso(e["last_ts"])} for e in errs],
         }
 
     # silent

@@ -77,7 +77,7 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     """Rejects by restriction, rules fired, top values, dry runs, what-if and findings."""
     p = {"since": since, "until": until}
     lo, hi = _config.inside_ranges(main_cf)
-    pin(con, ("rejects", "client_mail"))
+    pin(con, ("client_mail",))
     summary = _rows(queries.run(con, "rejects_summary", **p))
     dims: dict[str, list] = {}
     for r in summary:
@@ -90,13 +90,12 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     dry = _rows(queries.run(con, "rejects_dryrun", **p))
     whatif = _rows(queries.run(con, "rejects_whatif_unknown_client", inside_lo=lo, inside_hi=hi, **p))[0]
     cfg_errors = _rows(queries.run(con, "rejects_config_errors", **p))
-    traffic = _rows(queries.run(con, "rbl_traffic", **p))[0]
+    traffic = _rows(queries.run(con, "rejects_traffic", **p))[0]
 
     def clean(rows, keys):
         return [{k: iso(r.get(k)) for k in keys} for r in rows]
 
-    common = ["events", "refused", "clients", "nets", "senders", "recipients", "share", "first_ts", "last_ts",
-              "example_source", "example_line_no"]
+    common = ["events", "refused", "clients", "share", "first_ts", "last_ts", "example_source", "example_line_no"]
     top_by: dict[str, dict] = {}
     for t in tops:
         top_by.setdefault(t["restriction_class"], {}).setdefault(t["what"], []).append(
