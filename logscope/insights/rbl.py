@@ -69,6 +69,7 @@ JUMP_RATE = 0.95
 JUMP_LOW_RATE = 0.5
 JUMP_MIN_SEEN = 10
 SILENT_MIN_CONNECTIONS = 100
+FLAKY_ERROR_SHARE = 0.05  # lookup errors for >= 5 % of clients, not dead: a notice
 
 # Reply filters that accept only real listings (Spamhaus return codes; 127.255.255.x are errors).
 REPLY_FILTERS = {
@@ -168,6 +169,16 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
         f = _finding(z)
         if f is not None:
             findings.append(f)
+        elif (z["lookup_errors"] + z["lookup_timeouts"]) >= DEAD_MIN_ERRORS and (z["error_share"] or 0) >= FLAKY_ERROR_SHARE:
+            findings.append(Finding(
+                "notice",
+                f"{zone}: lookups failed for {z['error_share']:.0%} of the clients it was consulted for "
+                f"({z['lookup_errors'] + z['lookup_timeouts']:,} errors); each failure lets the client through and costs a DNS timeout",
+                {"zone": zone, "lookup_errors": z["lookup_errors"], "lookup_timeouts": z["lookup_timeouts"],
+                 "error_share": z["error_share"], "first_seen": z["first_seen"], "last_seen": z["last_seen"]},
+                (), f"check the resolver Postfix uses (dig {zone} A; local caching resolver, not a public one); "
+                    f"if the list itself fails, remove it (see logscope query rbl_lookup_errors -p since=...)",
+                code="rbl.lookup_errors", subject=zone))
     findings.extend(_filter_advice(zones, main_cf))
     findings = by_severity(findings)
     fix = None
@@ -396,8 +407,12 @@ def _finding(z: dict) -> Finding | None:
         title = f"{zone} is a defunct blocklist ({ev.get('name', zone)}, shut down {ev.get('shut_down') or 'long ago'}; now: {ev.get('behaviour')})"
     elif st == "dead":
         n = ev["lookup_errors"] + ev["lookup_timeouts"]
-        share = f"{ev['error_share']:.0%} of the clients it was consulted for" if ev.get("error_share") is not None else "all lookups seen"
-        title = f"{zone} is dead: {n} lookup errors/timeouts ({share}); mail is accepted unchecked and each lookup waits for DNS"
+        if (ev.get("error_share") or 0) >= DEAD_ERROR_SHARE or ev.get("error_share") is None:
+            share = f"{ev['error_share']:.0%} of the clients it was consulted for" if ev.get("error_share") is not None else "all lookups seen"
+            title = f"{zone} is dead: {n:,} lookup errors/timeouts ({share}); mail is accepted unchecked and each lookup waits for DNS"
+        else:
+            title = (f"{zone} is dead: {n:,} lookup errors/timeouts and not one listing among the {ev['clients_consulted']:,} "
+                     f"clients it was consulted for")
     else:  # silent
         title = f"{zone} is configured but never hit, listed or failed over {ev['connections']:,} connections"
     ev = {k: v for k, v in ev.items()}
