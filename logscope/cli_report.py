@@ -73,6 +73,14 @@ def _emit(doc: dict, fmt: RFmt, output: Optional[Path]) -> None:
         nightly_mod.write_atomic(Path(output), body.encode("utf-8"))
 
 
+def _exit_for(doc: dict) -> int:
+    for e in doc.get("errors") or []:
+        _err(f"logscope: section {e['section']} failed: {e['error']}")
+    if doc.get("errors"):
+        return EXIT_ERROR
+    return EXIT_ATTENTION if doc["attention"]["count"] else EXIT_OK
+
+
 StoreOpt = typer.Option(None, "--store", envvar="LOGSCOPE_STORE", help="Store directory [default: $XDG_DATA_HOME/logscope/store].", show_default=False)
 SinceOpt = typer.Option(None, "--since", help="Start: ISO date/time (UTC unless an offset is given) or relative: 24h, 7d.")
 UntilOpt = typer.Option(None, "--until", help="End (exclusive), same forms as --since.")
@@ -114,7 +122,7 @@ def register(app: typer.Typer) -> None:
         except Exception as exc:  # noqa: BLE001 - exit 1 means "needs attention"; a crash must be 2
             _err(f"logscope: internal error: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR)
-        raise typer.Exit(EXIT_ATTENTION if doc["attention"]["count"] else EXIT_OK)
+        raise typer.Exit(_exit_for(doc))
 
     @app.command()
     def analyze(
@@ -159,7 +167,7 @@ def register(app: typer.Typer) -> None:
         except Exception as exc:  # noqa: BLE001 - exit 1 means "needs attention"; a crash must be 2
             _err(f"logscope: internal error: {type(exc).__name__}: {exc}")
             raise typer.Exit(EXIT_ERROR)
-        raise typer.Exit(EXIT_ATTENTION if doc["attention"]["count"] else EXIT_OK)
+        raise typer.Exit(_exit_for(doc))
 
     @app.command()
     def nightly(
@@ -182,6 +190,7 @@ def register(app: typer.Typer) -> None:
         res = nightly_mod.run(config, fmt=fmt.value, output=output)
         if res.error:
             _err(f"logscope nightly: {res.error}")
+        if res.exit_code == EXIT_ERROR:
             raise typer.Exit(EXIT_ERROR)
         out = report.console()
         if verbose:

@@ -33,7 +33,8 @@ PERIOD
 EXIT STATUS
     0  nothing needs attention (silent unless --verbose)
     1  findings need attention: their titles are printed (cron mails them) unless --quiet
-    2  error: bad config, nothing readable, store locked or corrupt, sendmail failed
+    2  error: bad config, nothing readable, store locked or corrupt, sendmail failed, or a report
+       section failed (the report is still delivered, naming the failure)
 """
 from __future__ import annotations
 
@@ -322,6 +323,9 @@ def _run(cfg: Config, fmt: str, output) -> Result:
         "last": doc["period"]["last"], "lines": rep.lines, "attention": len(res.attention), "exit": res.exit_code,
     }]
     write_state(store.path, {"schema": STATE_SCHEMA, "last": last, "runs": runs})
+    if doc["errors"]:  # delivered, but something could not be checked
+        res.exit_code = 2
+        res.error = "; ".join(f"section {e['section']} failed: {e['error']}" for e in doc["errors"])
     return res
 
 

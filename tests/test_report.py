@@ -179,3 +179,17 @@ def test_full_report_speed_on_the_benchmark_store():
     elapsed = time.monotonic() - t
     print(f"full report (build + html) on {BENCH_STORE}: {elapsed:.1f} s; parts: {d['timings']}")
     assert elapsed < float(os.environ.get("LOGSCOPE_REPORT_BUDGET_S", "10"))
+
+
+def test_a_failing_section_is_reported_and_exits_2(store, monkeypatch):
+    from logscope.insights import tune
+
+    def boom(*a, **k):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(tune, "analyze", boom)
+    d = render.build(store)
+    assert d["errors"] == [{"section": "tune", "error": "RuntimeError: simulated failure"}]
+    sec = next(s for s in d["sections"] if s["id"] == "tune")
+    assert sec["status"] == "error"
+    assert "simulated failure" in render.markdown(d) and render.html(d).count("data:image/png") == 3

@@ -23,6 +23,8 @@ Top-level keys (docs in the README, "Nightly reports"):
                   error, data}], problems first; data is the module's own document
                   (logscope.rbl/1, logscope.rejects/1, logscope.forged/1, logscope.tune/1)
     charts        {rejects_over_time, rbl_zones, connection_rate}: the data each chart draws
+    errors        [{section, error}]: sections that failed (the report still renders; the
+                  commands exit 2 after writing it)
     timings       seconds spent per part (for the benchmark; not stable)
 """
 from __future__ import annotations
@@ -363,5 +365,6 @@ def build(
         "traffic": tr,
         "sections": ordered,
         "charts": charts,
+        "errors": [{"section": x["id"], "error": x["error"]} for x in ordered if x["status"] == "error"],
         "timings": timings,
     }
