@@ -1,6 +1,6 @@
 """document: build the complete report as one JSON-serialisable dict, schema ``logscope.report/1``.
 
-Sources: :func:`logscope.status` (store coverage), :mod:`logscope.traffic`, and the insight
+Sources: the store manifest and row counts (coverage, reconciliation), :mod:`logscope.traffic`, and the insight
 modules ``logscope.insights.{rbl,rejects,forged,tune}`` through their ``analyze(con, since=,
 until=, main_cf=)`` functions. A module that is not installed gives a section with status
 ``unavailable``; one that fails gives status ``error`` (and the report still renders).
@@ -16,8 +16,8 @@ Top-level keys (docs in the README, "Nightly reports"):
     findings      every finding of every section, most severe first; each is a Finding dict
                   (severity, title, evidence, examples, action, code, subject) plus "section"
     store         {path, lines, events, unparsed, coverage, unparsed_reasons[], reconciliation_ok,
-                  span{first,last}}: events/unparsed counted in the period, lines/reconciliation
-                  for the whole store
+                  span{first,last}, hosts[]}: events/unparsed/hosts in the period, lines and
+                  reconciliation for the whole store
     traffic       logscope.traffic.summary(): totals, per_day, per_hour, hour_of_day, top, problems
     sections      [{id, title, status, worst, findings[], tables[{id, title, columns, rows}],
                   error, data}], problems first; data is the module's own document
@@ -257,26 +257,32 @@ def _connection_rate(con, since, until, cf, sections: dict) -> dict:
 
 # -- store ----------------------------------------------------------------------------------------
 def _store(store: Store, con, since, until) -> dict:
-    st = queries.status(store)
+    """Coverage in the period, and the store's reconciliation (lines read = events + unparsed +
+    skipped) from the manifest and Parquet row counts, without a full status() scan."""
+    manifest = store.manifest()
+    srcs = manifest["sources"].values()
+    lines = sum(s["lines"] for s in srcs)
+    skipped = sum(s["skipped"] for s in srcs)
+    all_events = con.sql("select count(*) from events").fetchall()[0][0]
+    all_unparsed = con.sql("select count(*) from unparsed").fetchall()[0][0]
     p = {"since": since, "until": until}
     where = "($since is null or ts >= $since) and ($until is null or ts < $until)"
-    n_ev, first, last = con.sql(f"select count(*), min(ts), max(ts) from events where {where}", params=p).fetchall()[0]
+    n_ev, first, last, hosts = con.sql(
+        f"select count(*), min(ts), max(ts), list(distinct host order by host) from events where {where}", params=p).fetchall()[0]
     reasons = con.sql(
         f"select reason, count(*) n, arg_min(source, line_no), min(line_no), any_value(raw) from unparsed where {where} or ts is null "
         "group by reason order by n desc limit 10", params=p).fetchall()
     n_un = sum(r[1] for r in reasons)
-    rec = st["reconciliation"]
     return {
-        "path": st["store"],
-        "lines": rec["lines_read"],
+        "path": str(store.path),
+        "lines": lines,
         "events": n_ev,
         "unparsed": n_un,
         "coverage": round(n_ev / (n_ev + n_un), 4) if n_ev + n_un else None,
         "unparsed_reasons": [{"reason": r, "lines": n, "example": {"source": s, "line_no": ln, "raw": raw}} for r, n, s, ln, raw in reasons],
-        "reconciliation_ok": rec["ok"],
+        "reconciliation_ok": lines == all_events + all_unparsed + skipped,
         "span": {"first": iso(first), "last": iso(last)},
-        "store_span": st["span"],
-        "hosts": [h["host"] for h in st["hosts"]],
+        "hosts": [h for h in (hosts or []) if h is not None],
     }
 
 
