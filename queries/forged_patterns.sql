@@ -79,12 +79,18 @@ hits2 as (
     join (select sender, count(distinct client_ip) as n from unauth where sender in (select sender from multi_client) group by sender) n
         using (sender)
 ),
+many as (  -- only clients with enough sender domains overall can have them in one window
+    select client_ip from unauth
+    where sender_domain is not null and client_ip is not null
+    group by client_ip
+    having count(distinct sender_domain) >= cast($min_domains as integer)
+),
 dom as (  -- distinct sender domains per client within the window, at each envelope
     select *, count(distinct sender_domain) over (
         partition by client_ip order by ts
         range between to_seconds(cast($window_s as bigint)) preceding and current row) as n_domains
     from unauth
-    where sender_domain is not null and client_ip is not null
+    where sender_domain is not null and client_ip in (select client_ip from many)
 ),
 hits3 as (
     select 'client_many_domains' as code, * exclude (n_domains), sender_domain as detail, n_domains as n

@@ -6,8 +6,9 @@
 --   reject    smtpd decision lines (reject, defer, warn, hold, discard ...; NOQUEUE or queue id):
 --             they carry from=, to=, helo= and, for an authenticated session, sasl_username=;
 --   accepted  messages smtpd received: the "QID: client=" line (client, SASL login) joined to
---             qmgr's "QID: from=<s>, size=, nrcpt=" line of the same host and queue id within
---             an hour, and to each delivery line's recipient (orig_to= when aliased).
+--             the qmgr "QID: from=<s>, size=, nrcpt=" line of the same host and queue id
+--             within the hour after it, and to the recipients of the queue id's delivery lines (orig_to=
+--             when aliased; a reused queue id may add the recipients of its other messages).
 -- Grain: one row per (decision line) or (accepted message, recipient); an accepted message
 --   without delivery lines yet gives one row with recipient NULL.
 -- Columns: origin ('reject' | 'accepted'), ts (UTC), host, client_ip, client_host, sasl_username,
@@ -35,22 +36,20 @@ q as (
     from events
     where daemon = 'qmgr' and kind = 'queued'
 ),
-cq as (
+cq as (  -- the qmgr line of the same queue id that follows the client= line (within an hour)
     select c.*, q.sender
     from c join q on q.host = c.host and q.queue_id = c.queue_id
-        and q.ts >= c.ts - interval 1 minute and q.ts <= c.ts + interval 1 hour
-    qualify row_number() over (partition by c.host, c.queue_id, c.ts order by q.ts) = 1
+    where q.ts >= c.ts and q.ts <= c.ts + interval 1 hour
 ),
 r as (
-    select host, queue_id, ts, coalesce(orig_to, recipient) as recipient
+    select distinct host, queue_id, coalesce(orig_to, recipient) as recipient
     from events
     where kind = 'delivery' and queue_id is not null and recipient is not null
 ),
 a as (
-    select distinct 'accepted' as origin, cq.ts, cq.host, cq.client_ip, cq.client_host, cq.sasl_username,
+    select 'accepted' as origin, cq.ts, cq.host, cq.client_ip, cq.client_host, cq.sasl_username,
         cq.sender, r.recipient, null as helo, null as action, null as restriction, cq.queue_id, cq.src, cq.line
     from cq left join r on r.host = cq.host and r.queue_id = cq.queue_id
-        and r.ts >= cq.ts and r.ts <= cq.ts + interval 7 day
 ),
 u as (
     select * from d

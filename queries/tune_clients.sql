@@ -12,7 +12,8 @@
 --               errors", protocol abuse (improper pipelining, non-SMTP command, illegal address,
 --               bare LF), >= $sasl_brute_min failed AUTH, or rejected without any accepted mail
 --   unknown     none of these (connected, never tried to send: probes, TLS-only, lost)
--- Grain: one row per client address (sessions starting in [since, until)).
+-- Grain: one row per client address with sessions starting in [since, until) (view
+--   session_bounds; the counts come from the client's smtpd lines in the period).
 -- Columns: client_ip, client_host (latest name), sessions, accepted (messages), rejected
 --   (reject/defer decisions), rbl_rejects, authenticated, auth_failed (failed AUTH commands),
 --   refused_sessions (connection limit), too_many_errors (sessions), protocol (violations),
@@ -23,26 +24,48 @@
 --   warn_newtls_rate, warn_auth_rate (limit-exceeded warnings logged).
 -- Parameters: $since, $until (timestamptz or NULL), $sasl_brute_min (integer).
 create or replace temp table tune_cls as
-with sess as (
-    select * from sessions
-    where client_ip is not null
-        and (cast($since as timestamptz) is null or t_start >= cast($since as timestamptz))
-        and (cast($until as timestamptz) is null or t_start < cast($until as timestamptz))
-),
-c as (
+with sb as (
     select client_ip,
         arg_max(client_host, t_start) as client_host,
         count(*) as sessions,
-        sum(n_accepted) as accepted,
-        sum(n_rejects) as rejected,
-        sum(n_reject_rbl) as rbl_rejects,
-        bool_or(authenticated) as authenticated,
-        greatest(sum(n_sasl_failed), sum(coalesce(n_auth_failed, 0))) as auth_failed,
-        count(*) filter (where limit_refused) as refused_sessions,
-        count(*) filter (where too_many_errors) as too_many_errors,
-        sum(n_protocol) as protocol
-    from sess
+        bool_or(authenticated_auth) as auth_ok,
+        sum(n_auth_failed) as auth_failed_cmds
+    from session_bounds
+    where client_ip is not null
+        and (cast($since as timestamptz) is null or t_start >= cast($since as timestamptz))
+        and (cast($until as timestamptz) is null or t_start < cast($until as timestamptz))
     group by client_ip
+),
+ev as (  -- what the other smtpd lines say, per client
+    select client_ip,
+        count(*) filter (where kind = 'client') as queued,
+        count(*) filter (where kind = 'decision' and action in ('reject', 'defer', 'discard') and queue_id is not null) as qid_rejected,
+        count(*) filter (where kind = 'decision' and action in ('reject', 'defer')) as rejected,
+        count(*) filter (where kind = 'decision' and action in ('reject', 'defer') and restriction like 'reject\_%bl\_%' escape '\') as rbl_rejects,
+        bool_or(kind = 'client' and sasl_username is not null) as sasl_ok,
+        count(*) filter (where kind = 'sasl_failed') as sasl_failed,
+        count(*) filter (where kind = 'limit_exceeded' and metric in ('connection_count', 'connection_rate')) as refused_sessions,
+        count(*) filter (where kind = 'too_many_errors') as too_many_errors,
+        count(*) filter (where kind in ('improper_pipelining', 'non_smtp_command', 'illegal_address', 'bare_newline')) as protocol
+    from events
+    where daemon = 'smtpd' and client_ip is not null
+        and kind in ('client', 'decision', 'sasl_failed', 'limit_exceeded', 'too_many_errors',
+                     'improper_pipelining', 'non_smtp_command', 'illegal_address', 'bare_newline')
+        and (cast($since as timestamptz) is null or ts >= cast($since as timestamptz))
+        and (cast($until as timestamptz) is null or ts < cast($until as timestamptz))
+    group by client_ip
+),
+c as (
+    select sb.client_ip, sb.client_host, sb.sessions,
+        greatest(coalesce(ev.queued, 0) - coalesce(ev.qid_rejected, 0), 0) as accepted,
+        coalesce(ev.rejected, 0) as rejected,
+        coalesce(ev.rbl_rejects, 0) as rbl_rejects,
+        sb.auth_ok or coalesce(ev.sasl_ok, false) as authenticated,
+        greatest(coalesce(ev.sasl_failed, 0), sb.auth_failed_cmds) as auth_failed,
+        coalesce(ev.refused_sessions, 0) as refused_sessions,
+        coalesce(ev.too_many_errors, 0) as too_many_errors,
+        coalesce(ev.protocol, 0) as protocol
+    from sb left join ev using (client_ip)
 ),
 k as (
     select c.*, x.client_ip is not null as exempt

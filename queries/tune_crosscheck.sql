@@ -30,54 +30,55 @@ with line as (
 rep as (  -- report seconds per host
     select distinct host, cast(floor(epoch(ts)) as bigint) as rs from anvil_reports
 ),
-v as (
-    unpivot (select host, svc, client_ip, s, ts, conn_count, conn_rate, mail_rate, rcpt_rate, auth_rate from tune_val)
+a as (  -- each session in the first report at or after its second, then one row per metric
+    unpivot (
+        select t.host, t.svc, t.client_ip, t.s, t.ts, rep.rs, t.conn_count, t.conn_rate, t.mail_rate, t.rcpt_rate, t.auth_rate
+        from tune_val t asof join rep on t.host = rep.host and rep.rs >= t.s
+    )
     on conn_count as 'connection_count', conn_rate as 'connection_rate', mail_rate as 'message_rate',
        rcpt_rate as 'recipient_rate', auth_rate as 'auth_rate'
     into name metric value v
 ),
-a as (  -- each event in the first report at or after its second
-    select v.*, rep.rs
-    from v asof join rep on v.host = rep.host and rep.rs >= v.s
-    where v.v > 0
-),
-g as (
-    select host, rs, metric, client_ip, svc,
+w as (  -- per report interval and metric: the worst values over all clients
+    select host, rs, metric,
         max(v) filter (where s < rs) as inner_max,
         max(v) filter (where s = rs) as end_max,
-        arg_max(ts, v) as t_max
+        arg_max(client_ip, v) as top_client
     from a
+    where v > 0
     group by all
 ),
-u as (
-    select l.id, g.client_ip = l.client_ip as mine, g.svc = l.anvil_service as same, g.client_ip,
-        g.inner_max as open_v, greatest(g.inner_max, g.end_max) as closed_v, g.t_max
-    from line l join g on g.host = l.host and g.rs = l.rs and g.metric = l.metric
-    union all
-    select l.id, g.client_ip = l.client_ip, g.svc = l.anvil_service, g.client_ip,
-        null, g.end_max, g.t_max
-    from line l join g on g.host = l.host and g.rs = l.prev_rs and g.metric = l.metric
-    where g.end_max is not null
+m as (  -- the line's own client, in its interval and on the interval's first second
+    select l.id, a.svc = l.anvil_service as same, a.v, a.ts, a.s, a.rs = l.rs as cur, a.s < a.rs as inner_
+    from line l
+    join a on a.host = l.host and a.metric = l.metric and a.client_ip = l.client_ip
+        and (a.rs = l.rs or (a.rs = l.prev_rs and a.s = a.rs))
+    where a.v > 0
 ),
 x as (
     select id,
-        max(closed_v) filter (where mine and same) as c_closed_svc,
-        max(open_v) filter (where mine and same) as c_open_svc,
-        max(closed_v) filter (where mine) as c_closed_any,
-        max(open_v) filter (where mine) as c_open_any,
-        arg_max(t_max, closed_v) filter (where mine and same) as t_svc,
-        arg_max(t_max, closed_v) filter (where mine) as t_any,
-        max(closed_v) as worst_closed,
-        max(open_v) as worst_open,
-        arg_max(client_ip, closed_v) as worst_client
-    from u
+        max(v) filter (where same) as c_closed_svc,
+        max(v) filter (where same and cur and inner_) as c_open_svc,
+        max(v) as c_closed_any,
+        max(v) filter (where cur and inner_) as c_open_any,
+        arg_max(ts, v) filter (where same) as t_svc,
+        arg_max(ts, v) as t_any
+    from m
     group by id
 ),
+wx as (
+    select l.id,
+        max(w.inner_max) filter (where w.rs = l.rs) as worst_open,
+        greatest(max(w.inner_max) filter (where w.rs = l.rs), max(w.end_max)) as worst_closed,
+        max(w.top_client) filter (where w.rs = l.rs) as worst_client
+    from line l join w on w.host = l.host and w.metric = l.metric and (w.rs = l.rs or w.rs = l.prev_rs)
+    group by l.id
+),
 y as (
-    select l.*, x.* exclude (id),
+    select l.*, x.* exclude (id), wx.* exclude (id),
         case when x.c_closed_svc is not null then coalesce(x.c_open_svc, 0) else coalesce(x.c_open_any, 0) end as client_open,
         coalesce(x.c_closed_svc, x.c_closed_any, 0) as client_closed
-    from line l left join x using (id)
+    from line l left join x using (id) left join wx using (id)
 )
 select host, ts, interval_start, metric, anvil_service, client_ip, value, anvil_ts,
     client_open, client_closed,

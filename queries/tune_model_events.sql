@@ -20,7 +20,7 @@ with s as (
     select s.session_id, s.host, ss.anvil_service as svc, s.client_ip, s.client_host,
         s.t_start, s.t_end, s.mail_cmds, s.rcpt_cmds, s.auth_cmds,
         s.src_first, s.line_first, s.line_last
-    from sessions s
+    from session_bounds s
     join session_services ss using (session_id)
     where s.has_connect and s.client_ip is not null
         and (cast($since as timestamptz) is null or s.t_start >= cast($since as timestamptz))

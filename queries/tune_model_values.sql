@@ -21,7 +21,9 @@ c as (
     select e.*, st.is_start,
         sum(w_mail) over w as cum_mail,
         sum(w_rcpt) over w as cum_rcpt,
-        sum(w_auth) over w as cum_auth
+        sum(w_auth) over w as cum_auth,
+        -- a session that starts before an earlier one of the group ended: the group overlaps
+        ord_start < max(ord_end) over (partition by g order by o rows between unbounded preceding and 1 preceding) as overlapping
     from tune_ev e join st using (g, o)
     window w as (partition by g order by o rows between unbounded preceding and current row)
 ),
@@ -34,19 +36,22 @@ v as (
     from c
     window w as (partition by g order by o rows between unbounded preceding and current row)
 ),
+og as (  -- groups with overlapping sessions: only these need the count replayed
+    select distinct g from c where overlapping
+),
 cc as (  -- connection count: +1 at each connect, -1 at each session's last line
     select g, o, sum(d) over (partition by g order by ord, d desc rows between unbounded preceding and current row) as n, d
     from (
-        select g, o, ord_start as ord, 1 as d from tune_ev
+        select g, o, ord_start as ord, 1 as d from tune_ev where g in (select g from og)
         union all
-        select g, o, ord_end as ord, -1 as d from tune_ev
+        select g, o, ord_end as ord, -1 as d from tune_ev where g in (select g from og)
     )
 )
 select v.g, v.o, host, svc, client_ip, client_host, session_id, ts, s, src, line,
     v.o - start_o + 1 as conn_rate,
-    cc.n as conn_count,
+    coalesce(cc.n, 1) as conn_count,
     cum_mail - base_mail as mail_rate, cum_mail - base_mail - w_mail as mail_before,
     cum_rcpt - base_rcpt as rcpt_rate, cum_rcpt - base_rcpt - w_rcpt as rcpt_before,
     cum_auth - base_auth as auth_rate, cum_auth - base_auth - w_auth as auth_before
 from v
-join cc on cc.g = v.g and cc.o = v.o and cc.d = 1;
+left join cc on cc.g = v.g and cc.o = v.o and cc.d = 1;

@@ -4,7 +4,7 @@ NAME
     logscope.insights.tune - which smtpd_client_*_limit values are safe, from the log.
 
 INPUT (events, views)
-    sessions          smtpd connect → disconnect, with MAIL/RCPT/AUTH counters (20_sessions.sql)
+    session_bounds    smtpd connect → disconnect, with MAIL/RCPT/AUTH counters (20_sessions.sql)
     session_services  the master.cf service anvil counts each session under (22_session_services.sql)
     anvil_reports     anvil "statistics: max ..." lines and the interval each covers (23_anvil_reports.sql)
     limit_exceeded    smtpd "<limit> limit exceeded: N from <client> for service S" warnings
@@ -49,11 +49,15 @@ OUTPUT
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import ipaddress
 import math
+import os
 import re
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import pyarrow as pa
 
 from .. import postconf, queries, report
@@ -236,22 +240,83 @@ def settings(con, main_cf: postconf.MainCf | None) -> dict:
     }
 
 
-DERIVED = ("sessions", "session_services", "anvil_reports", "anvil_epochs")
+DERIVED = ("session_bounds", "session_services", "anvil_reports", "anvil_epochs")
+CACHE_DAYS = 14
 
 
-def materialize(con, names=DERIVED) -> None:
+def cache_dir() -> Path | None:
+    """Where derived tables are kept between runs: $LOGSCOPE_CACHE, else $XDG_CACHE_HOME/logscope
+    (~/.cache/logscope); None when LOGSCOPE_CACHE is 'off'."""
+    env = os.environ.get("LOGSCOPE_CACHE")
+    if env and env.lower() in ("off", "0", "no", "none"):
+        return None
+    base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "logscope"
+    return base / "derived"
+
+
+def _fingerprint(con) -> str | None:
+    """What the derived views depend on: the Parquet files behind ``events`` (names, sizes,
+    mtimes) and the text of the view definitions. None when events is not a file listing."""
+    row = _one(con, "select sql from duckdb_views() where view_name = 'events'")
+    if not row:
+        return None
+    files = sorted(set(re.findall(r"'([^']+\.parquet)'", row[0])))
+    if not files:
+        return None
+    h = hashlib.sha256()
+    for f in files:
+        st = os.stat(f)
+        h.update(f"{f}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for v in sorted((queries.QUERY_DIR / "views").glob("*.sql")):
+        h.update(v.read_bytes())
+    return h.hexdigest()[:24]
+
+
+def materialize(con, names=DERIVED, *, cache: bool = True) -> None:
     """Compute the derived views once for this connection: a temp table of the same name
     shadows each view (DuckDB looks in the temp schema first), so later queries, and the
-    views built on it, read the table. Idempotent."""
-    for name in names:
-        exists = _one(con, "select count(*) from duckdb_tables() where temporary and table_name = $n", {"n": name})[0]
-        if not exists:
-            con.execute(f"create temp table {name} as select * from {name}")
+    views built on it, read the table. With ``cache``, the tables are also kept as Parquet
+    under :func:`cache_dir`, keyed by the store's files and the view definitions, so the next
+    run over an unchanged store reads them instead of recomputing. Idempotent."""
+    todo = [n for n in names if not _one(con, "select count(*) from duckdb_tables() where temporary and table_name = $n", {"n": n})[0]]
+    if not todo:
+        return
+    where = cache_dir() if cache else None
+    key = _fingerprint(con) if where is not None else None
+    for name in todo:
+        path = where / f"{name}-{key}.parquet" if key else None
+        if path is not None and path.exists():
+            con.execute(f"create temp table {name} as select * from read_parquet('{_sql_path(path)}')")
+            continue
+        con.execute(f"create temp table {name} as select * from {name}")
+        if path is not None:
+            try:
+                where.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                con.execute(f"copy {name} to '{_sql_path(tmp)}' (format parquet)")
+                os.replace(tmp, path)
+                _prune(where)
+            except (OSError, duckdb.Error):
+                pass  # a read-only or full cache only costs speed
+
+
+def _sql_path(p: Path) -> str:
+    return str(p).replace("'", "''")
+
+
+def _prune(where: Path) -> None:
+    limit = dt.datetime.now().timestamp() - CACHE_DAYS * 86400
+    for f in where.glob("*.parquet"):
+        try:
+            if f.stat().st_mtime < limit:
+                f.unlink()
+        except OSError:
+            pass
 
 
 def _register_exempt(con, nets: list) -> int:
     """Temp table tune_exempt(client_ip): the distinct client addresses inside ``nets``."""
-    ips = [r[0] for r in con.sql("select distinct client_ip from sessions where client_ip is not null").fetchall()]
+    ips = [r[0] for r in con.execute("select distinct client_ip from session_bounds where client_ip is not null").fetchall()]
     out = []
     if nets:
         v4 = [n for n in nets if n.version == 4]
@@ -335,24 +400,25 @@ def _recommend(metric: str, current, peaks: dict, clients_peak: list[dict]) -> d
 
 
 def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = None, headroom: float | None = None,
-            client_rows: int = CLIENT_ROWS) -> dict:
+            client_rows: int = CLIENT_ROWS, cache: bool = True) -> dict:
     """Per-client peaks, anvil cross-check, classes, recommended limits, what-if, warnings, error limits.
 
     ``con`` is a connection from :func:`logscope.open`; ``since``/``until`` datetimes or text
-    (see :func:`parse_when`), UTC; ``main_cf`` a :class:`logscope.postconf.MainCf` or None.
+    (see :func:`parse_when`), UTC; ``main_cf`` a :class:`logscope.postconf.MainCf` or None;
+    ``cache``: keep the derived session tables between runs (see :func:`materialize`).
     """
     global HEADROOM
     saved = HEADROOM
     if headroom is not None:
         HEADROOM = headroom
     try:
+        materialize(con, cache=cache)
         return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows)
     finally:
         HEADROOM = saved
 
 
 def _analyze(con, since, until, main_cf, client_rows) -> dict:
-    materialize(con)
     st = settings(con, main_cf)
     nets = st.pop("_nets")
     st.pop("_seen")
@@ -412,7 +478,7 @@ def _analyze(con, since, until, main_cf, client_rows) -> dict:
         " + warn_recipient_rate + warn_newtls_rate + warn_auth_rate > 0) desc,"
         " coalesce(peak_connection_rate, 0) desc, coalesce(peak_concurrency, 0) desc, sessions desc, client_ip limit $n",
         params={"n": client_rows}))
-    span = _one(con, "select min(t_start), max(t_end), count(*) from sessions where (cast($since as timestamptz) is null or t_start >= cast($since as timestamptz)) and (cast($until as timestamptz) is null or t_start < cast($until as timestamptz))", p)
+    span = _one(con, "select min(t_start), max(t_end), count(*) from session_bounds where (cast($since as timestamptz) is null or t_start >= cast($since as timestamptz)) and (cast($until as timestamptz) is null or t_start < cast($until as timestamptz))", p)
 
     doc = {
         "schema": SCHEMA,

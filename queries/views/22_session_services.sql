@@ -26,21 +26,31 @@
 --          'fingerprint' | 'unknown' | 'dominant' | 'program').
 -- Parameters: none (a view).
 create or replace view session_services as
-with s as (
-    select session_id, sess_no, host, pid, program, client_ip, t_start, t_end, limit_service, reject_keys,
-        lag(t_end) over (partition by host, pid order by t_start, src_first, line_first) as prev_end
-    from sessions
+with p as (
+    select session_id, host, pid, program, client_ip, t_start, t_end, ord_first,
+        sum(case when prev_t is null or epoch(t_start) - epoch(prev_t) > 120 then 1 else 0 end) over (
+            partition by host, pid order by ord_first rows between unbounded preceding and current row) as proc_no
+    from session_bounds
 ),
-p as (
-    select *,
-        sum(case when prev_end is null or epoch(t_start) - epoch(prev_end) > 120 then 1 else 0 end) over (
-            partition by host, pid order by t_start, session_id rows between unbounded preceding and current row) as proc_no
-    from s
+procs as (  -- process instances: where each begins
+    select host, pid, proc_no, min(ord_first) as ord_first from p group by all
+),
+pl as (  -- the other smtpd lines that tell a process's service, each tied to its process
+    select l.kind, l.anvil_service, l.k, pr.host, pr.pid, pr.proc_no
+    from (
+        select host, pid, kind, anvil_service,
+            coalesce(restriction, kind) || '|' || coalesce(rbl_zone, '') || '|' || coalesce(stage, '') as k,
+            (cast(floor(epoch(ts)) as bigint) - 1000000000) * 4294967296 + line_no as ord
+        from events
+        where daemon = 'smtpd' and pid is not null
+            and (kind = 'limit_exceeded' or kind = 'rbl_lookup_error' or (kind = 'decision' and action in ('reject', 'defer')))
+    ) l
+    asof join procs pr on pr.host = l.host and pr.pid = l.pid and l.ord >= pr.ord_first
 ),
 warn as (
-    select host, pid, proc_no, limit_service as svc, 'warning' as how
-    from p
-    where limit_service is not null
+    select host, pid, proc_no, anvil_service as svc, 'warning' as how
+    from pl
+    where kind = 'limit_exceeded' and anvil_service is not null
 ),
 anv as (
     select host, anvil_service, client_ip, anvil_ts
@@ -84,9 +94,9 @@ proc_lbl as (  -- most frequent label per process instance; warnings beat anvil 
     group by host, pid, proc_no
 ),
 fp as (  -- fingerprint entries of every process instance
-    select distinct host, pid, proc_no, unnest(reject_keys) as k
-    from p
-    where len(reject_keys) > 0
+    select distinct host, pid, proc_no, k
+    from pl
+    where kind <> 'limit_exceeded'
 ),
 svc_fp as (
     select distinct l.svc, f.host, f.k
