@@ -539,8 +539,11 @@ def test_lab_rbl_cli_json(lab, tmp_path):
     res = CliRunner().invoke(app, ["query", "select count(*) as n from rbl_hits where rbl_zone = $z", "-p", "z=all.test",
                                    "--store", str(st), "--format", "csv"])
     assert res.stdout.splitlines() == ["n", "4"]
-    res = CliRunner().invoke(app, ["rejects", "--store", str(st)])
+    res = CliRunner().invoke(app, ["rejects", "--store", str(st)], env={"COLUMNS": "80"})
     assert res.exit_code in (0, 1) and "check_sender_access" in res.stdout
+    assert max(len(l) for l in res.stdout.splitlines()) <= 80
+    res = CliRunner().invoke(app, ["rbl", "--store", str(st)], env={"COLUMNS": "80"})
+    assert "lists_everything" in res.stdout and max(len(l) for l in res.stdout.splitlines()) <= 80
 
 
 def test_lab_forged_local_sender_under_check_sender_access(lab):
