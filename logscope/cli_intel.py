@@ -201,7 +201,7 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(report.to_csv(cols, [[_cell(_jsonable(v)) for v in r] for r in data]))
         else:
             out = report.console()
-            out.print(report.table(None, cols, [[_text(v) for v in r] for r in data[:limit]]))
+            out.print(report.table(None, cols, [[_text(v, c) for v, c in zip(r, cols)] for r in data[:limit]]))
             if len(data) > limit:
                 out.print(report.Text(f"({len(data) - limit:,} more rows; use --limit, --format csv or --format json)"))
 
@@ -238,7 +238,12 @@ def _jsonable(v):
     return v
 
 
-def _text(v):
+_IDS = re.compile(r"(^|_)(pid|line_no|code|port|bit|mask|year|value)$")
+
+
+def _text(v, col: str = ""):
     if isinstance(v, dt.datetime):
         return _jsonable(v)
+    if isinstance(v, int) and _IDS.search(col):
+        return str(v)  # identifiers, not quantities: no thousands separator
     return v

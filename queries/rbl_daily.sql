@@ -1,6 +1,6 @@
 -- Blocklist hit rate per zone and day: does a zone suddenly list (nearly) everyone?
 -- Grain: one row per (zone, UTC day) with exposure. Columns: rbl_zone, day (date, UTC),
---   seen_clients (outside clients the zone was consulted for that day, see views rbl_population/rbl_exposure),
+--   seen_clients (outside clients the zone was consulted for that day, see view rbl_population and query rbl_exposure),
 --   hit_clients (of those, clients it hit or listed that day), hit_rate (0..1).
 -- Parameters: $since, $until (timestamps, optional; UTC), $inside_lo, $inside_hi (lists of BIGINT:
 --   IPv4 ranges of inside clients; default 127.0.0.1 only).

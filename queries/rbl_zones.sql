@@ -14,7 +14,7 @@
 --   "open resolver", "returnc", "query refused", "excessive number of queries", 127.255.255.x),
 --   txt_error_example, lookup_errors (warnings), lookup_timeouts (postscreen reply timeouts),
 --   error_clients, seen_clients / seen_connections (outside clients and connections the zone was
---   consulted for, see views rbl_population/rbl_exposure), hit_seen_clients (outside clients hit or listed among them),
+--   consulted for, see view rbl_population and query rbl_exposure), hit_seen_clients (outside clients hit or listed among them),
 --   good_hit_clients (outside clients it hit or listed that also had mail accepted or authenticated),
 --   good_examples (up to 5 such IPs), first_ts / last_ts (UTC, any activity), first_hit / last_hit,
 --   first_error / last_error, example_source / example_line_no (a hit, else a listing, else an error),

@@ -7,11 +7,11 @@ NAME
 INPUT (events)
     smtpd    decision ... blocked using ZONE          rbl_hits (reject_rbl_client, reject_rhsbl_*)
              warning: <q>.ZONE: RBL lookup error      rbl_lookup_errors
-             connect from ...                         rbl_exposure (who a zone was consulted for)
+             connect from ...                         rbl_population (who a zone was consulted for)
     postscreen  reject ... blocked using ZONE, DNSBL rank N, CONNECT, warning: dnsblog reply timeout
     dnsblog  addr IP listed by domain ZONE as A; lookup error for DNS query <q>.ZONE
     Postfix writes nothing when a lookup finds no listing, so lookups and "clients seen" are
-    estimated from the connections of the processes that used the zone (view rbl_exposure).
+    estimated from the connections of the process-hours that used the zone (view rbl_population).
 
 HEALTH (one status per zone, first that applies; `statuses` lists all that apply)
     error_codes       dnsblog answered 127.255.255.x, or a reject's TXT says "open resolver",

@@ -77,7 +77,7 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     """Rejects by restriction, rules fired, top values, dry runs, what-if and findings."""
     p = {"since": since, "until": until}
     lo, hi = _config.inside_ranges(main_cf)
-    pin(con, ("client_mail",))
+    pin(con, ("rejects", "client_mail"))
     summary = _rows(queries.run(con, "rejects_summary", **p))
     dims: dict[str, list] = {}
     for r in summary:

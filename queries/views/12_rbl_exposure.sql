@@ -23,10 +23,10 @@
 --   'postscreen'), host, pid, ts (UTC), client_ip, client_net, mask (bits of the zones its
 --   process-hour logged; for postscreen the host's postscreen zones; 0 = none), screened (false for
 --   postscreen clients that were only allowlisted or denylisted: not looked up).
--- `rbl_exposure`: one row per (zone, connection it was consulted for): rbl_zone, via ('smtpd' |
---   'postscreen'), host, pid, ts (UTC), client_ip, client_net. Convenient but large (zones x
---   connections); the rbl_* queries aggregate rbl_population with the masks instead.
+-- The named query rbl_exposure lists one row per (zone, connection it was consulted for).
 -- Parameters: none; filter on ts.
+-- (Every view here reads `events` once: binding a nested view re-reads the Parquet footers of every
+-- file of the store, so deep nesting makes logscope.open() slow on stores with many files.)
 create or replace view rbl_zone_events as
 select lower(rbl_zone) as rbl_zone, host, program as service, pid, ts
 from events
@@ -81,14 +81,6 @@ from c
 left join ps_masks m on m.host = c.host
 left join ps_listed_only o on o.host = c.host and o.client_ip = c.client_ip
 where c.kind = 'ps_connect';
-
-create or replace view rbl_exposure as
-select s.rbl_zone, case when p.service = 'postscreen' then 'postscreen' else 'smtpd' end as via,
-    p.host, p.pid, p.ts, p.client_ip, p.client_net
-from rbl_population p
-join rbl_zone_scope s on s.host = p.host and s.service = p.service
-join rbl_zone_index i on i.rbl_zone = s.rbl_zone
-where p.screened and (p.mask = 0 or i.bit >= 62 or ((p.mask >> i.bit) & 1) = 1);
 
 -- View `client_mail`: mail that smtpd accepted from a client (a queue file was created), with whether
 -- the client had authenticated and whether that message was refused later (END-OF-MESSAGE, milter,
