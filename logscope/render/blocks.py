@@ -106,8 +106,9 @@ def layout(doc: dict) -> list[tuple]:
     cov = st["coverage"]
     b.append(("p", f"{st['events']:,} events and {st['unparsed']:,} unparsed lines in the period"
               + (f" (coverage {100 * cov:.2f}%)" if cov is not None else "")
-              + f"; the store holds {st['lines']:,} lines read from {len(st['hosts'])} host(s), "
-              + ("reconciled" if st["reconciliation_ok"] else "NOT reconciled") + "."))
+              + (f" from {len(st['hosts'])} host(s): {', '.join(st['hosts'][:8])}" if st["hosts"] else "")
+              + f". The store holds {st['lines']:,} lines read in all; lines read = events + unparsed + skipped: "
+              + ("yes" if st["reconciliation_ok"] else "NO (run logscope status)") + "."))
     if st["unparsed_reasons"]:
         b.append(table("Unparsed lines by reason", ["reason", "lines", "example"],
                        [[u["reason"], u["lines"], (u["example"].get("raw") or "")[:200]] for u in st["unparsed_reasons"]]))
