@@ -20,6 +20,8 @@ rcv_senders as (  -- envelope senders of received mail (qmgr from=, pickup, or t
     join (select host, queue_id from t where measure = 'received') r on r.host = q.host and r.queue_id = q.queue_id
     where q.sender is not null
 ),
+hosts as (select distinct client_host from t where measure = 'received' and client_host is not null),
+rcpts as (select distinct lower(recipient) as recipient from t where measure in ('delivered', 'forwarded') and recipient is not null),
 conns as (
     select
         count(*) filter (where daemon = 'smtpd') as connections,
@@ -47,11 +49,10 @@ select
     coalesce(sum(size) filter (where measure = 'received'), 0) as bytes_received,
     coalesce(sum(size) filter (where measure in ('delivered', 'forwarded')), 0) as bytes_delivered,
     (select count(*) from rcv_senders) as senders,
-    count(distinct client_host) filter (where measure = 'received' and client_host is not null) as sending_hosts,
-    count(distinct lower(regexp_extract(client_host, '([^.]+\.[^.]+)$', 1)))
-        filter (where measure = 'received' and client_host is not null and client_host <> 'unknown') as sending_domains,
-    count(distinct lower(recipient)) filter (where measure in ('delivered', 'forwarded')) as recipients,
-    count(distinct lower(split_part(recipient, '@', 2))) filter (where measure in ('delivered', 'forwarded') and recipient like '%@%') as recipient_domains,
+    (select count(*) from hosts) as sending_hosts,
+    (select count(distinct lower(regexp_extract(client_host, '([^.]+\.[^.]+)$', 1))) from hosts where client_host <> 'unknown') as sending_domains,
+    (select count(*) from rcpts) as recipients,
+    (select count(distinct split_part(recipient, '@', 2)) from rcpts where recipient like '%@%') as recipient_domains,
     any_value(c.connections) as connections,
     any_value(c.clients) as clients,
     any_value(c.postscreen_connections) as postscreen_connections,
