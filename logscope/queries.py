@@ -38,11 +38,16 @@ def open(store: Store | str | os.PathLike | None = None, *, must_exist: bool = F
     con = duckdb.connect()
     for name, schema in (("events", EVENTS), ("unparsed", UNPARSED)):
         files = store.files(name)
+        # the empty typed table fixes column order and types, and gives columns that
+        # files written by an older logscope lack (as NULL)
+        con.register(f"_empty_{name}", schema.empty_table())
         if files:
             listing = "[" + ", ".join(_literal(f) for f in files) + "]"
-            con.execute(f"create view {name} as select * exclude (day) from read_parquet({listing}, hive_partitioning = true, union_by_name = true)")
+            con.execute(
+                f"create view {name} as select * from _empty_{name} union all by name "
+                f"select * exclude (day) from read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
+            )
         else:
-            con.register(f"_empty_{name}", schema.empty_table())
             con.execute(f"create view {name} as select * from _empty_{name}")
     for view in sorted((QUERY_DIR / "views").glob("*.sql")):
         con.execute(view.read_text(encoding="utf-8"))

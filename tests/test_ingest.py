@@ -268,3 +268,14 @@ def test_worker_processes_give_the_same_store(tmp_path):
     assert content(tmp_path / "one") == content(tmp_path / "two")
     con = logscope.open(tmp_path / "two")
     assert con.execute("select min(year(ts)), max(year(ts)) from events").fetchone() == (2026, 2027)
+
+
+def test_store_written_before_a_new_column_still_opens(tmp_path):
+    import pyarrow.parquet as pq
+
+    write(tmp_path / "mail.log", log_lines(40))
+    logscope.ingest([str(tmp_path / "mail.log")], tmp_path / "st", tz="UTC")
+    for f in logscope.Store(tmp_path / "st").files("events"):  # as an older logscope wrote them
+        pq.write_table(pq.read_table(f).drop_columns(["orig_queue_id"]), f)
+    con = logscope.open(tmp_path / "st")
+    assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (30, 0)
