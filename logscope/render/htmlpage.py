@@ -13,7 +13,6 @@ import jinja2
 
 from .. import __version__, report
 from .blocks import evidence_text, layout, period_text
-from .charts import draw_all
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
@@ -40,9 +39,15 @@ def html(doc: dict) -> str:
         title=f"logscope report: {period_text(doc)}",
         blocks=blocks,
         anchors=anchors,
-        charts=draw_all(doc),
+        charts=_charts(doc),
         version=__version__,
         schema=doc["schema"],
         built_s=doc.get("timings", {}).get("total", ""),
         evidence_text=evidence_text,
     )
+
+
+def _charts(doc: dict) -> dict:
+    from .charts import draw_all  # matplotlib costs ~1 s to import: only when HTML is rendered
+
+    return draw_all(doc)
