@@ -16,7 +16,9 @@ from pathlib import Path
 import duckdb
 
 from .errors import QueryNotFound, StoreNotFound
-from .schema import EVENTS, UNPARSED
+import pyarrow as pa
+
+from .schema import EVENTS, TS, UNPARSED
 from .store import Store
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
@@ -36,22 +38,32 @@ def open(store: Store | str | os.PathLike | None = None, *, must_exist: bool = F
     if must_exist and not (store.path / "manifest.json").exists():
         raise StoreNotFound(f"no logscope store at {store.path}. Create one with: logscope ingest /var/log/mail.log*")
     con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")  # day and hour buckets are UTC, whatever the machine's zone
     for name, schema in (("events", EVENTS), ("unparsed", UNPARSED)):
         files = store.files(name)
-        # the empty typed table fixes column order and types, and gives columns that
+        # the typed empty select fixes column order and types, and gives columns that
         # files written by an older logscope lack (as NULL)
-        con.register(f"_empty_{name}", schema.empty_table())
+        empty = _empty_select(schema)
         if files:
             listing = "[" + ", ".join(_literal(f) for f in files) + "]"
             con.execute(
-                f"create view {name} as select * from _empty_{name} union all by name "
+                f"create view {name} as {empty} union all by name "
                 f"select * exclude (day) from read_parquet({listing}, hive_partitioning = true, union_by_name = true)"
             )
         else:
-            con.execute(f"create view {name} as select * from _empty_{name}")
+            con.execute(f"create view {name} as {empty}")
     for view in sorted((QUERY_DIR / "views").glob("*.sql")):
         con.execute(view.read_text(encoding="utf-8"))
     return con
+
+
+_DUCK_TYPES = {pa.string(): "varchar", pa.int32(): "integer", pa.int64(): "bigint", pa.float64(): "double", TS: "timestamptz"}
+
+
+def _empty_select(schema: pa.Schema) -> str:
+    """``select NULL::type as col ... where false``: a typed empty relation without Arrow (or pandas)."""
+    cols = ", ".join(f"null::{_DUCK_TYPES[f.type]} as {f.name}" for f in schema)
+    return f"select {cols} where false"
 
 
 @dataclass(frozen=True)

@@ -279,3 +279,11 @@ def test_store_written_before_a_new_column_still_opens(tmp_path):
         pq.write_table(pq.read_table(f).drop_columns(["orig_queue_id"]), f)
     con = logscope.open(tmp_path / "st")
     assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (30, 0)
+
+
+def test_buckets_are_utc_whatever_the_machine_zone(tmp_path):
+    write(tmp_path / "mail.log", ["2026-11-06T23:30:00+00:00 mx postfix/qmgr[1]: ABCDEF1: removed"])
+    logscope.ingest([str(tmp_path / "mail.log")], tmp_path / "st", tz="UTC")
+    code = "import logscope; print(logscope.open(%r).execute(\"select date_trunc('day', ts)::date from events\").fetchone()[0])" % str(tmp_path / "st")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, TZ="Asia/Tokyo"))
+    assert out.stdout.strip() == "2026-11-06", out.stderr
