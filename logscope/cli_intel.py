@@ -19,11 +19,13 @@ from typing import List, Optional
 
 import typer
 
-from . import postconf, queries, report
-from .errors import LogscopeError
-from .store import Store
+from . import queries, report
+from .cli_common import EXIT_ERROR, EXIT_OK, MainCfOpt, SinceOpt, StoreOpt, UntilOpt, guard, parse_when
+from .cli_common import err as _err
+from .cli_common import exit_for as _exit_for
+from .cli_common import main_cf as _cf
+from .cli_common import open_store as _open
 
-EXIT_OK, EXIT_ATTENTION, EXIT_ERROR = 0, 1, 2
 
 
 class Fmt(str, Enum):
@@ -32,47 +34,6 @@ class Fmt(str, Enum):
     csv = "csv"
 
 
-_REL = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def parse_when(value: str | None, *, now: dt.datetime | None = None) -> dt.datetime | None:
-    """``2026-11-27``, ``2026-11-27T10:00``, ``2026-11-27 10:00+01:00`` or relative ``24h``/``7d``/``30m``/``2w``
-    (before now). Times without an offset are UTC."""
-    if value is None or value == "":
-        return None
-    v = value.strip()
-    m = _REL.match(v)
-    if m:
-        now = now or dt.datetime.now(dt.timezone.utc)
-        return now - dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
-    try:
-        t = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{value!r}: use an ISO date/time (2026-11-27, 2026-11-27T10:00, ...+01:00) or 24h, 7d, 30m, 2w")
-    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)
-
-
-def _err(msg: str) -> None:
-    report.console(file=sys.stderr).print(report.Text(report.term_safe(msg)))
-
-
-def _open(store: Optional[Path]):
-    return queries.open(Store(store) if store else None, must_exist=True)
-
-
-def _cf(main_cf: Optional[Path]):
-    return postconf.load(main_cf) if main_cf else None
-
-
-def _exit_for(doc: dict) -> int:
-    return EXIT_ATTENTION if any(f["severity"] in ("warning", "critical") for f in doc["findings"]) else EXIT_OK
-
-
-StoreOpt = typer.Option(None, "--store", envvar="LOGSCOPE_STORE", help="Store directory [default: $XDG_DATA_HOME/logscope/store].", show_default=False)
-SinceOpt = typer.Option(None, "--since", help="Start: ISO date/time (UTC unless an offset is given) or relative: 24h, 7d, 30m, 2w.")
-UntilOpt = typer.Option(None, "--until", help="End (exclusive), same forms as --since.")
-MainCfOpt = typer.Option(None, "--main-cf", help="The site's main.cf or the output of 'postconf -n': enables configuration findings.")
 FmtOpt = typer.Option(Fmt.text, "--format", help="text (tables), json (docs/json-intel.md) or csv.")
 
 
@@ -92,11 +53,8 @@ def register(app: typer.Typer) -> None:
         """
         from .insights import rbl as rbl_mod
 
-        try:
+        with guard():
             doc = rbl_mod.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf))
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
         if fmt == Fmt.json:
             sys.stdout.write(report.to_json(doc))
         elif fmt == Fmt.csv:
@@ -127,11 +85,8 @@ def register(app: typer.Typer) -> None:
         if table not in rej.TABLES:
             _err(f"logscope: --table must be one of {', '.join(rej.TABLES)}")
             raise typer.Exit(EXIT_ERROR)
-        try:
+        with guard():
             doc = rej.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf), top=top)
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
         if fmt == Fmt.json:
             sys.stdout.write(report.to_json(doc))
         elif fmt == Fmt.csv:
@@ -167,7 +122,7 @@ def register(app: typer.Typer) -> None:
             else:
                 report.console().print(report.table("queries", ["name", "answers", "parameters"], rows))
             raise typer.Exit(EXIT_OK)
-        try:
+        with guard():
             if describe:
                 q = queries.get(name_or_sql)
                 report.console().print(report.Text(q.header + f"\n\nparameters: {', '.join(q.params) or 'none'}"))
@@ -182,16 +137,6 @@ def register(app: typer.Typer) -> None:
             rel = queries.run(_open(store), name_or_sql, **params)
             cols = list(rel.columns)
             data = rel.fetchall()
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
-        except typer.BadParameter:
-            raise
-        except Exception as exc:  # duckdb errors: bad SQL, wrong parameter type
-            if type(exc).__module__.startswith(("duckdb", "_duckdb")):
-                _err(f"logscope: query failed: {exc}")
-                raise typer.Exit(EXIT_ERROR)
-            raise
         if fmt == Fmt.json:
             sys.stdout.write(report.to_json({"schema": "logscope.query/1", "query": name_or_sql, "params": {k: _jsonable(v) for k, v in params.items()},
                                              "columns": cols, "rows": [dict(zip(cols, map(_jsonable, r))) for r in data]}))

@@ -17,10 +17,10 @@ import typer
 from . import nightly as nightly_mod
 from . import render, report
 from .errors import LogscopeError
-from .ingest import ingest as run_ingest
+from .cli_common import EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, MainCfOpt, SinceOpt, StoreOpt, TzOpt, UntilOpt, YearOpt, guard, ingest_paths, parse_when
+from .cli_common import err as _err
 from .store import Store
 
-EXIT_OK, EXIT_ATTENTION, EXIT_ERROR = 0, 1, 2
 
 
 class RFmt(str, Enum):
@@ -35,13 +35,7 @@ class NFmt(str, Enum):
     prometheus = "prometheus"
 
 
-def _err(msg: str) -> None:
-    report.console(file=sys.stderr).print(report.Text(report.term_safe(msg)))
-
-
 def _when(value: Optional[str]) -> Optional[dt.datetime]:
-    from .cli_intel import parse_when
-
     return parse_when(value)
 
 
@@ -81,13 +75,9 @@ def _exit_for(doc: dict) -> int:
     return EXIT_ATTENTION if doc["attention"]["count"] else EXIT_OK
 
 
-StoreOpt = typer.Option(None, "--store", envvar="LOGSCOPE_STORE", help="Store directory [default: $XDG_DATA_HOME/logscope/store].", show_default=False)
-SinceOpt = typer.Option(None, "--since", help="Start: ISO date/time (UTC unless an offset is given) or relative: 24h, 7d.")
-UntilOpt = typer.Option(None, "--until", help="End (exclusive), same forms as --since.")
 LastOpt = typer.Option(None, "--last", help="The last span before now: 30m, 24h, 7d (instead of --since).")
 FmtOpt = typer.Option(RFmt.text, "--format", help="text (terminal), markdown, html (self-contained, with charts) or json (logscope.report/1).")
 OutOpt = typer.Option(None, "--output", "-o", help="Write the report to this file (atomically) instead of stdout.")
-MainCfOpt = typer.Option(None, "--main-cf", help="The site's main.cf or 'postconf -n' output: enables the configuration checks.")
 LimitOpt = typer.Option(10, "--top", min=1, help="Rows in the top-talker and problem tables.")
 
 
@@ -110,26 +100,18 @@ def register(app: typer.Typer) -> None:
         """
         if last and since:
             raise typer.BadParameter("give --since or --last, not both")
-        try:
+        with guard():
             doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
                                main_cf=main_cf, limit=top)
             _emit(doc, fmt, output)
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
-        except (typer.Exit, typer.BadParameter):
-            raise
-        except Exception as exc:  # noqa: BLE001 - exit 1 means "needs attention"; a crash must be 2
-            _err(f"logscope: internal error: {type(exc).__name__}: {exc}")
-            raise typer.Exit(EXIT_ERROR)
         raise typer.Exit(_exit_for(doc))
 
     @app.command()
     def analyze(
         paths: List[str] = typer.Argument(..., help="Log files, directories, globs, or - for stdin (as for ingest)."),
         store: Optional[Path] = StoreOpt,
-        tz: Optional[str] = typer.Option(None, "--tz", help="Zone of traditional 'Nov  6 10:00:01' stamps [default: this machine's]."),
-        year: Optional[int] = typer.Option(None, "--year", help="Year of the first traditional stamp (default: from the file's mtime)."),
+        tz: Optional[str] = TzOpt,
+        year: Optional[int] = YearOpt,
         since: Optional[str] = SinceOpt,
         until: Optional[str] = UntilOpt,
         last: Optional[str] = LastOpt,
@@ -144,29 +126,13 @@ def register(app: typer.Typer) -> None:
         """
         if last and since:
             raise typer.BadParameter("give --since or --last, not both")
-        try:
-            rep = run_ingest(paths, Store(store) if store else None, tz=tz, year=year)
-            for s in rep.sources:
-                for w in s.warnings:
-                    _err(f"warning: {w}")
-                if s.error:
-                    _err(f"error: {s.error}")
-            if not rep.readable:
-                _err("logscope: nothing could be read")
-                raise typer.Exit(EXIT_ERROR)
+        with guard():
+            rep = ingest_paths(paths, store, tz=tz, year=year)
             if sys.stderr.isatty():
                 _err(f"ingested {rep.lines:,} new line(s): {rep.total('events'):,} events, {rep.total('unparsed'):,} unparsed")
             doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
                                main_cf=main_cf, limit=top)
             _emit(doc, fmt, output)
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
-        except (typer.Exit, typer.BadParameter):
-            raise
-        except Exception as exc:  # noqa: BLE001 - exit 1 means "needs attention"; a crash must be 2
-            _err(f"logscope: internal error: {type(exc).__name__}: {exc}")
-            raise typer.Exit(EXIT_ERROR)
         raise typer.Exit(_exit_for(doc))
 
     @app.command()

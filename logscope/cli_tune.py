@@ -16,8 +16,12 @@ from typing import Optional
 import typer
 
 from . import report
-from .cli_intel import EXIT_ERROR, Fmt, FmtOpt, MainCfOpt, SinceOpt, StoreOpt, UntilOpt, _cf, _err, _exit_for, _open, parse_when
-from .errors import LogscopeError
+from .cli_common import EXIT_ERROR, MainCfOpt, SinceOpt, StoreOpt, UntilOpt, guard, parse_when
+from .cli_common import err as _err
+from .cli_common import exit_for as _exit_for
+from .cli_common import main_cf as _cf
+from .cli_common import open_store as _open
+from .cli_intel import Fmt
 
 FmtTuneOpt = typer.Option(Fmt.text, "--format", help="text (tables), json (docs/json-tune.md) or csv.")
 
@@ -48,12 +52,9 @@ def register(app: typer.Typer) -> None:
         if table not in ("clients", "patterns"):
             _err("logscope: --table must be clients or patterns")
             raise typer.Exit(EXIT_ERROR)
-        try:
+        with guard():
             doc = mod.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf),
                               min_clients=min_clients, min_domains=min_domains, window_s=window)
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
         _emit(doc, fmt, mod, table)
         raise typer.Exit(_exit_for(doc))
 
@@ -81,12 +82,9 @@ def register(app: typer.Typer) -> None:
         if table not in mod.TABLES:
             _err(f"logscope: --table must be one of {', '.join(mod.TABLES)}")
             raise typer.Exit(EXIT_ERROR)
-        try:
+        with guard():
             doc = mod.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf),
                               headroom=headroom, client_rows=clients)
-        except LogscopeError as exc:
-            _err(f"logscope: {exc}")
-            raise typer.Exit(EXIT_ERROR)
         _emit(doc, fmt, mod, table)
         raise typer.Exit(_exit_for(doc))
 

@@ -35,3 +35,7 @@ class QueryNotFound(LogscopeError):
 
 class ConfigError(LogscopeError):
     """A main.cf, postconf -n output or TOML config cannot be used."""
+
+
+class BadTime(LogscopeError, ValueError):
+    """A --since/--until value that is neither an ISO time nor 24h/7d."""

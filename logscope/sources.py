@@ -124,7 +124,7 @@ def expand(paths: list[str]) -> list[Source]:
 def _stat_source(path: str) -> Source:
     try:
         st = os.stat(path)
-    except OSError as exc:
+    except OSError:
         return Source(path)  # reported when opened
     if not stat.S_ISREG(st.st_mode):
         return Source(path)

@@ -17,8 +17,9 @@ import pytest
 
 import logscope
 from logscope import postconf, report
-from logscope.cli_intel import parse_when
-from logscope.insights import Finding, postconf_edit
+from logscope.cli_common import parse_when as cli_parse_when
+from logscope.errors import BadTime
+from logscope.insights import Finding, parse_when, postconf_edit
 from logscope.insights import rbl, rejects
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,10 +109,12 @@ def test_parse_when():
     assert parse_when("2026-11-27") == dt.datetime(2026, 11, 27, tzinfo=dt.timezone.utc)
     assert parse_when("2026-11-27T10:00+01:00") == dt.datetime(2026, 11, 27, 9, 0, tzinfo=dt.timezone.utc)
     assert parse_when(None) is None
+    with pytest.raises(BadTime):
+        parse_when("yesterday")
     import typer
 
     with pytest.raises(typer.BadParameter):
-        parse_when("yesterday")
+        cli_parse_when("yesterday")
 
 
 def test_defunct_data_is_dated_and_sourced():

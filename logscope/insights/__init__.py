@@ -17,8 +17,12 @@ their tables; the report and the JSON output render them the same way.
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
+
+from ..errors import BadTime
 
 SEVERITIES = ("info", "notice", "warning", "critical")
 
@@ -91,3 +95,25 @@ def pin(con, names: Sequence[str]) -> None:
 
 
 __all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "pin", "postconf_edit", "worst"]
+
+
+_REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_when(value: str | dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime | None:
+    """A time bound: ISO date/time (UTC when it has no offset) or relative ``24h``, ``7d``,
+    ``30m``, ``2w`` (before ``now``). Raises :class:`~logscope.errors.BadTime`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
+    m = _REL.match(value)
+    if m:
+        now = now or dt.datetime.now(dt.timezone.utc)
+        return now - dt.timedelta(seconds=float(m.group(1)) * SECONDS[m.group(2).lower()])
+    try:
+        t = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise BadTime(f"{value!r} is not a time: use an ISO date/time (2026-11-27, 2026-11-27T10:00, ...+01:00) or 24h, 7d, 30m, 2w") from None
+    return t.replace(tzinfo=dt.timezone.utc) if t.tzinfo is None else t.astimezone(dt.timezone.utc)

@@ -36,8 +36,8 @@ import re
 import pyarrow as pa
 
 from .. import postconf, queries, report
-from . import Finding, by_severity, postconf_edit
-from .tune import _networks, _one, _rows, iso, parse_when
+from . import Finding, by_severity, parse_when, postconf_edit
+from .tune import _networks, _one, _rows, iso
 
 SCHEMA = "logscope.forged/1"
 
@@ -233,7 +233,7 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     """Every forged-sender pattern with counts, clients, examples and the restriction that stops it.
 
     ``con`` is a connection from :func:`logscope.open`; ``since``/``until`` datetimes or text
-    (ISO or 24h/7d, see :func:`logscope.insights.tune.parse_when`); ``main_cf`` a
+    (ISO or 24h/7d, see :func:`logscope.insights.parse_when`); ``main_cf`` a
     :class:`logscope.postconf.MainCf` or None (then our domains are inferred).
     """
     since, until = parse_when(since), parse_when(until)

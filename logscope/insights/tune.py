@@ -61,7 +61,7 @@ import duckdb
 import pyarrow as pa
 
 from .. import postconf, queries, report
-from . import Finding, by_severity, postconf_edit
+from . import SECONDS, Finding, by_severity, parse_when, postconf_edit
 
 SCHEMA = "logscope.tune/1"
 
@@ -105,25 +105,6 @@ RULES = {
     "unknown": "none of the above (connected but never tried to send: probes, TLS-only, lost connections)",
 }
 
-_REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
-_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_when(text: str | dt.datetime | None, now: dt.datetime | None = None) -> dt.datetime | None:
-    """A time bound: ISO date/time (UTC when no zone) or relative '24h', '7d', '30m', '2w' (before now)."""
-    if text is None or isinstance(text, dt.datetime):
-        if isinstance(text, dt.datetime) and text.tzinfo is None:
-            return text.replace(tzinfo=dt.timezone.utc)
-        return text
-    m = _REL.match(text)
-    if m:
-        now = now or dt.datetime.now(dt.timezone.utc)
-        return now - dt.timedelta(seconds=float(m.group(1)) * _SECONDS[m.group(2).lower()])
-    try:
-        t = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise ValueError(f"not a time: {text!r} (use ISO 8601 like 2026-11-27 or 2026-11-27T10:00, or 24h, 7d)") from exc
-    return t if t.tzinfo else t.replace(tzinfo=dt.timezone.utc)
 
 
 def iso(v: Any) -> Any:
@@ -150,7 +131,7 @@ def _seconds(text: str | None, default: int) -> int:
     if not text:
         return default
     m = re.fullmatch(r"\s*(\d+)\s*([smhdw]?)\s*", text)
-    return int(m.group(1)) * _SECONDS.get(m.group(2) or "s", 1) if m else default
+    return int(m.group(1)) * SECONDS.get(m.group(2) or "s", 1) if m else default
 
 
 def _int(text: str | None, default: int) -> int:

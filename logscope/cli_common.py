@@ -1,0 +1,123 @@
+"""What every ``logscope`` command shares: exit codes, options, error mapping, ingest with progress.
+
+Exit codes (also in the README):
+  0  success; nothing needs attention
+  1  findings need attention (reports and ``nightly``)
+  2  error: bad usage, nothing could be read, store locked or corrupt
+"""
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import duckdb
+import typer
+
+from . import postconf, queries, report
+from .errors import BadTime, LogscopeError
+from .ingest import IngestReport
+from .ingest import ingest as run_ingest
+from .store import Store
+
+EXIT_OK, EXIT_ATTENTION, EXIT_ERROR = 0, 1, 2
+
+StoreOpt = typer.Option(
+    None, "--store", envvar="LOGSCOPE_STORE", help="Store directory [default: $XDG_DATA_HOME/logscope/store].", show_default=False
+)
+SinceOpt = typer.Option(None, "--since", help="Start: ISO date/time (UTC unless an offset is given) or relative: 24h, 7d, 30m, 2w.")
+UntilOpt = typer.Option(None, "--until", help="End (exclusive), same forms as --since.")
+MainCfOpt = typer.Option(None, "--main-cf", help="The site's main.cf or the output of 'postconf -n': enables configuration findings.")
+TzOpt = typer.Option(None, "--tz", help="Zone of traditional 'Nov  6 10:00:01' stamps [default: this machine's].")
+YearOpt = typer.Option(None, "--year", help="Year of the first traditional stamp (default: inferred from the file's mtime).")
+
+
+def err(msg: str) -> None:
+    """A message for people, on stderr, with log-derived text made inert."""
+    report.console(file=sys.stderr).print(report.Text(report.term_safe(msg)))
+
+
+@contextmanager
+def guard() -> Iterator[None]:
+    """Map errors to exit 2: a LogscopeError with its message, anything else as an internal error
+    (exit 1 means "needs attention", so a crash must never end with Python's default 1)."""
+    try:
+        yield
+    except LogscopeError as exc:
+        err(f"logscope: {exc}")
+        raise typer.Exit(EXIT_ERROR)
+    except duckdb.Error as exc:  # ad-hoc SQL: syntax, unknown column, parameter type
+        err(f"logscope: query failed: {exc}")
+        raise typer.Exit(EXIT_ERROR)
+    except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors keep typer's own handling
+        raise
+    except Exception as exc:  # noqa: BLE001
+        err(f"logscope: internal error: {type(exc).__name__}: {exc}")
+        raise typer.Exit(EXIT_ERROR)
+
+
+def parse_when(value: Optional[str]) -> Optional[dt.datetime]:
+    """--since/--until: see :func:`logscope.insights.parse_when`; a bad value is a usage error."""
+    from .insights import parse_when as parse
+
+    try:
+        return parse(value)
+    except BadTime as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+def open_store(store: Optional[Path]):
+    return queries.open(Store(store) if store else None, must_exist=True)
+
+
+def main_cf(path: Optional[Path]):
+    return postconf.load(path) if path else None
+
+
+def exit_for(doc: dict) -> int:
+    return EXIT_ATTENTION if any(f["severity"] in ("warning", "critical") for f in doc["findings"]) else EXIT_OK
+
+
+def ingest_paths(
+    paths: list[str],
+    store: Optional[Path],
+    *,
+    tz: Optional[str],
+    year: Optional[int],
+    quiet: bool = False,
+    wait: float = 300.0,
+    workers: Optional[int] = None,
+) -> IngestReport:
+    """Ingest with a progress bar (bytes, on a terminal), warnings on stderr; exit 2 if nothing could be read."""
+    progress = bar = None
+    if not quiet and sys.stderr.isatty():
+        from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+
+        bar = Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+            console=report.console(file=sys.stderr), transient=True,
+        )
+        tasks: dict[str, int] = {}
+
+        def progress(path: str, done: int, size: int) -> None:
+            if path not in tasks:
+                tasks[path] = bar.add_task(Path(path).name[-30:], total=size or None)
+            bar.update(tasks[path], completed=done)
+
+        bar.start()
+    try:
+        rep = run_ingest(paths, Store(store) if store else None, tz=tz, year=year, progress=progress, wait=wait, workers=workers)
+    finally:
+        if bar is not None:
+            bar.stop()
+    for s in rep.sources:
+        for w in s.warnings:
+            err(f"warning: {w}")
+        if s.error:
+            err(f"error: {s.error}")
+    if not rep.readable:
+        err("logscope: nothing could be read")
+        raise typer.Exit(EXIT_ERROR)
+    return rep
