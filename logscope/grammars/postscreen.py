@@ -99,7 +99,7 @@ RULES = (
         "rbl_lookup_error",
         r"^warning: dnsblog_query: lookup error for DNS query (?P<client_ip>" + _NIBBLES + r"|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})"
         r"\.(?P<rbl_zone>[^\s:]+): (?P<detail>.*)$",
-        const={"severity": "warning"},
+        const={"severity": "warning", "rbl_class": "rbl"},  # postscreen looks up client IPs only
         samples=(
             "warning: dnsblog_query: lookup error for DNS query 13.0.0.127.dead.test: Host or domain name not found. "
             "Name service error for name=13.0.0.127.dead.test type=A: Host not found, try again",
