@@ -39,6 +39,7 @@ def open(store: Store | str | os.PathLike | None = None, *, must_exist: bool = F
         raise StoreNotFound(f"no logscope store at {store.path}. Create one with: logscope ingest /var/log/mail.log*")
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # day and hour buckets are UTC, whatever the machine's zone
+    con.execute("set enable_object_cache = true")  # Parquet footers are read once, not once per view and query
     for name, schema in (("events", EVENTS), ("unparsed", UNPARSED)):
         files = store.files(name)
         # the typed empty select fixes column order and types, and gives columns that
