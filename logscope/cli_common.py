@@ -68,8 +68,9 @@ def parse_when(value: Optional[str]) -> Optional[dt.datetime]:
         raise typer.BadParameter(str(exc)) from None
 
 
-def open_store(store: Optional[Path]):
-    return queries.open(Store(store) if store else None, must_exist=True)
+def open_store(store: Optional[Path], views=None):
+    """The store's connection; ``views``: only these views (and what they read), see logscope.open."""
+    return queries.open(Store(store) if store else None, must_exist=True, views=views)
 
 
 def main_cf(path: Optional[Path]):

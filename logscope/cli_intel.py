@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
         from .insights import rbl as rbl_mod
 
         with guard():
-            doc = rbl_mod.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf))
+            doc = rbl_mod.analyze(_open(store, rbl_mod.views()), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf))
         if fmt == Fmt.json:
             sys.stdout.write(report.to_json(doc))
         elif fmt == Fmt.csv:
@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
             _err(f"logscope: --table must be one of {', '.join(rej.TABLES)}")
             raise typer.Exit(EXIT_ERROR)
         with guard():
-            doc = rej.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf), top=top)
+            doc = rej.analyze(_open(store, rej.views()), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf), top=top)
         if fmt == Fmt.json:
             sys.stdout.write(report.to_json(doc))
         elif fmt == Fmt.csv:

@@ -85,6 +85,13 @@ DEFAULT_FILTER = "127.0.0.[2..254]"
 
 # views read by several rbl queries; materialised once per connection (logscope.insights.pin)
 PINNED = ("rbl_zone_scope", "rbl_zone_index", "rbl_population")
+# the named queries analyze() runs
+QUERIES = ("rbl_zones", "rbl_traffic")
+
+
+def views() -> set[str]:
+    """The views analyze() reads: for logscope.open(store, views=...)."""
+    return queries.views_for(*QUERIES) | set(PINNED)
 
 _PRECEDENCE = ("error_codes", "lists_everything", "defunct", "dead", "silent", "ok")
 _SEVERITY = {"error_codes": "critical", "lists_everything": "critical", "defunct": "warning", "dead": "warning", "silent": "notice"}

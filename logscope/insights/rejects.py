@@ -73,11 +73,22 @@ def _loggable(word: str) -> bool:
         "reject", "reject_maps_rbl", "check_relay_domains")
 
 
+# views read by several queries, materialised once per connection; the named queries analyze() runs
+PINNED = ("rejects", "client_mail")
+QUERIES = ("rejects_summary", "rejects_timeseries", "rejects_rules", "rejects_top", "rejects_dryrun",
+           "rejects_whatif_unknown_client", "rejects_config_errors", "rejects_traffic")
+
+
+def views() -> set[str]:
+    """The views analyze() reads: for logscope.open(store, views=...)."""
+    return queries.views_for(*QUERIES) | set(PINNED)
+
+
 def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     """Rejects by restriction, rules fired, top values, dry runs, what-if and findings."""
     p = {"since": since, "until": until}
     lo, hi = _config.inside_ranges(main_cf)
-    pin(con, ("rejects", "client_mail"))
+    pin(con, PINNED)
     summary = _rows(queries.run(con, "rejects_summary", **p))
     dims: dict[str, list] = {}
     for r in summary:
