@@ -24,11 +24,8 @@
 --   src, line (first example).
 -- Parameters: $domains, $hostnames, $addresses (lists of text, lower case), $min_clients,
 --   $min_nets, $min_domains, $window_s (integers).
-with t as (
-    select * from forged_tx
-),
-unauth as (
-    select * from t where sasl_username is null
+with unauth as not materialized (  -- inlined: a materialized copy of forged_tx costs more than the scans
+    select * from forged_tx where sasl_username is null
 ),
 hits as (
     select 'own_domain_sender' as code, *, sender as detail, null::bigint as n from unauth
@@ -50,7 +47,7 @@ hits as (
         or helo in ('localhost', 'localhost.localdomain', '::1', '[::1]', '[ipv6:::1]')
         or helo like 'localhost.%' or regexp_matches(helo, '^\[?127\.\d+\.\d+\.\d+\]?$'))
     union all
-    select 'login_mismatch', *, coalesce(sender, '') || coalesce(' (login ' || sasl_username || ')', ''), null from t
+    select 'login_mismatch', *, coalesce(sender, '') || coalesce(' (login ' || sasl_username || ')', ''), null from forged_tx
     where restriction in ('reject_sender_login_mismatch', 'reject_authenticated_sender_login_mismatch',
                           'reject_known_sender_login_mismatch', 'reject_unauthenticated_sender_login_mismatch')
     union all
@@ -64,20 +61,25 @@ hits as (
             or (regexp_matches(local_part, '^[0-9a-f]{16,}$') and regexp_matches(local_part, '[a-f]')
                 and regexp_matches(local_part, '[0-9]')))
 ),
-multi_client as (  -- sender addresses seen from many clients in many networks
-    select sender
+sc as (  -- distinct (sender address, client)
+    select sender, client_ip
     from unauth
-    where sender is not null and sender <> ''
-    group by sender
-    having count(distinct client_ip) >= cast($min_clients as integer)
-        and count(distinct case when client_ip like '%:%' then array_to_string(string_split(client_ip, ':')[1:3], ':')
+    where sender is not null and sender <> '' and client_ip is not null
+    group by sender, client_ip
+),
+multi_client as (  -- sender addresses seen from many clients (counted first: cheap) in many networks
+    select sc.sender, any_value(n.n) as n
+    from sc
+    join (select sender, count(*) as n from sc group by sender having count(*) >= cast($min_clients as integer)) n
+        using (sender)
+    group by sc.sender
+    having count(distinct case when client_ip like '%:%' then array_to_string(string_split(client_ip, ':')[1:3], ':')
                                 else regexp_replace(client_ip, '\.\d+$', '') end) >= cast($min_nets as integer)
 ),
 hits2 as (
-    select 'sender_many_clients' as code, u.*, u.sender as detail, n.n
+    select 'sender_many_clients' as code, u.*, u.sender as detail, m.n
     from unauth u
-    join (select sender, count(distinct client_ip) as n from unauth where sender in (select sender from multi_client) group by sender) n
-        using (sender)
+    join multi_client m using (sender)
 ),
 many as (  -- only clients with enough sender domains overall can have them in one window
     select client_ip from unauth
@@ -110,9 +112,9 @@ select code, client_ip,
     count(*) filter (where origin = 'accepted') as accepted,
     array_to_string(list(distinct detail order by detail)[1:5], ', ') as detail,
     max(n) as n,
-    list(distinct restriction) filter (where restriction is not null) as restrictions,
+    list(distinct restriction order by restriction) filter (where restriction is not null) as restrictions,
     min(ts) as first_ts, max(ts) as last_ts,
-    arg_min(src, ts) as src, arg_min(line, ts) as line
+    arg_min(src, (ts, src, line)) as src, arg_min(line, (ts, src, line)) as line  -- ties: the first line
 from allhits
 group by code, client_ip
 order by code, hits desc, client_ip;
