@@ -75,7 +75,7 @@ p as (
     select client_ip,
         max(conn_count) as peak_concurrency,
         max(conn_rate) as peak_connection_rate,
-        arg_max(ts, conn_rate) as t_peak_connection_rate,
+        arg_max(ts, (conn_rate, -epoch(ts))) as t_peak_connection_rate,  -- the first time
         nullif(max(mail_rate), 0) as peak_message_rate,
         nullif(max(rcpt_rate), 0) as peak_recipient_rate,
         nullif(max(auth_rate), 0) as peak_auth_rate

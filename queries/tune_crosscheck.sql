@@ -43,7 +43,7 @@ w as (  -- per report interval and metric: the worst values over all clients
     select host, rs, metric,
         max(v) filter (where s < rs) as inner_max,
         max(v) filter (where s = rs) as end_max,
-        arg_max(client_ip, v) as top_client
+        arg_max(client_ip, (v, client_ip)) as top_client  -- ties: the same client every run
     from a
     where v > 0
     group by all
@@ -61,8 +61,8 @@ x as (
         max(v) filter (where same and cur and inner_) as c_open_svc,
         max(v) as c_closed_any,
         max(v) filter (where cur and inner_) as c_open_any,
-        arg_max(ts, v) filter (where same) as t_svc,
-        arg_max(ts, v) as t_any
+        arg_max(ts, (v, -epoch(ts))) filter (where same) as t_svc,  -- ties: the first time
+        arg_max(ts, (v, -epoch(ts))) as t_any
     from m
     group by id
 ),

@@ -18,11 +18,11 @@ u as (
     into name metric value v
 )
 select metric, class, max(v) as peak,
-    arg_max(client_ip, (v, -epoch(ts))) as client_ip,
-    arg_max(ts, (v, -epoch(ts))) as t_peak,
+    arg_max(client_ip, (v, -epoch(ts), client_ip, src, line)) as client_ip,
+    arg_max(ts, (v, -epoch(ts), client_ip, src, line)) as t_peak,
     count(distinct client_ip) as clients,
-    arg_max(src, (v, -epoch(ts))) as src,
-    arg_max(line, (v, -epoch(ts))) as line
+    arg_max(src, (v, -epoch(ts), client_ip, src, line)) as src,
+    arg_max(line, (v, -epoch(ts), client_ip, src, line)) as line
 from u
 where v > 0
 group by metric, class

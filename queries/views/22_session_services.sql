@@ -88,8 +88,8 @@ lbl as (
 ),
 proc_lbl as (  -- most frequent label per process instance; warnings beat anvil matches on ties
     select host, pid, proc_no,
-        arg_max(svc, (n, how = 'warning')) as svc,
-        arg_max(how, (n, how = 'warning')) as how
+        arg_max(svc, (n, how = 'warning', svc, how)) as svc,  -- then by name: the same on every run
+        arg_max(how, (n, how = 'warning', svc, how)) as how
     from (select host, pid, proc_no, svc, how, count(*) as n from lbl group by all)
     group by host, pid, proc_no
 ),
@@ -110,7 +110,7 @@ fp_min as (
     select host, pid, proc_no, min(k) as k_min, count(*) as n_k from unl_fp group by all
 ),
 fp_best as (  -- the labelled service sharing most entries (at least half of them)
-    select b.host, b.pid, b.proc_no, arg_max(b.svc, b.n) as svc
+    select b.host, b.pid, b.proc_no, arg_max(b.svc, (b.n, b.svc)) as svc
     from (
         select u.host, u.pid, u.proc_no, s.svc, count(*) as n
         from unl_fp u join svc_fp s on s.host = u.host and s.k = u.k
@@ -131,7 +131,7 @@ sess as (
     left join fp_min m using (host, pid, proc_no)
 ),
 dominant as (
-    select host, program, arg_max(svc, n) as svc
+    select host, program, arg_max(svc, (n, svc)) as svc
     from (select host, program, svc, count(*) as n from sess
           where svc is not null and how not in ('unknown', 'postscreen') group by all)
     group by host, program
