@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
             _err("logscope: --table must be clients or patterns")
             raise typer.Exit(EXIT_ERROR)
         with guard():
-            doc = mod.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf),
+            doc = mod.analyze(_open(store, views=mod.views()), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf),
                               min_clients=min_clients, min_domains=min_domains, window_s=window)
         _emit(doc, fmt, mod, table)
         raise typer.Exit(_exit_for(doc))
@@ -83,7 +83,7 @@ def register(app: typer.Typer) -> None:
             _err(f"logscope: --table must be one of {', '.join(mod.TABLES)}")
             raise typer.Exit(EXIT_ERROR)
         with guard():
-            doc = mod.analyze(_open(store), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf),
+            doc = mod.analyze(_open(store, views=mod.views()), since=parse_when(since), until=parse_when(until), main_cf=_cf(main_cf),
                               headroom=headroom, client_rows=clients)
         _emit(doc, fmt, mod, table)
         raise typer.Exit(_exit_for(doc))

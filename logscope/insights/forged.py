@@ -46,6 +46,13 @@ MIN_NETS = 3
 MIN_DOMAINS = 5
 WINDOW_S = 600
 TOP_CLIENTS = 10
+# the named queries analyze() runs
+QUERIES = ("forged_transactions", "forged_patterns", "forged_rdns")
+
+
+def views() -> set[str]:
+    """The views analyze() reads (none today: events and temp tables): for logscope.open(store, views=...)."""
+    return queries.views_for(*QUERIES)
 
 LOGIN_MISMATCH = ("reject_sender_login_mismatch", "reject_authenticated_sender_login_mismatch",
                   "reject_known_sender_login_mismatch", "reject_unauthenticated_sender_login_mismatch")

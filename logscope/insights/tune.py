@@ -222,6 +222,14 @@ def settings(con, main_cf: postconf.MainCf | None) -> dict:
 
 
 DERIVED = ("session_bounds", "session_services", "anvil_reports", "anvil_epochs")
+# the named queries analyze() runs
+QUERIES = ("tune_model_events", "tune_model_windows", "tune_model_jump", "tune_model_starts", "tune_model_values",
+           "tune_clients", "tune_peaks", "tune_whatif", "tune_crosscheck", "tune_warnings", "tune_errors")
+
+
+def views() -> set[str]:
+    """The views analyze() reads: for logscope.open(store, views=...)."""
+    return queries.views_for(*QUERIES) | set(DERIVED)
 CACHE_DAYS = 14
 
 
