@@ -14,12 +14,15 @@ from typing import List, Optional
 
 import typer
 
-from . import nightly as nightly_mod
-from . import render, report
+from . import report
 from .errors import LogscopeError
 from .cli_common import EXIT_ATTENTION, EXIT_ERROR, EXIT_OK, MainCfOpt, SinceOpt, StoreOpt, TzOpt, UntilOpt, YearOpt, guard, ingest_paths, parse_when
 from .cli_common import err as _err
 from .store import Store
+
+# logscope.nightly and logscope.render (jinja2, email) are imported by the commands that use them:
+# the other commands start faster without them
+
 
 
 
@@ -42,6 +45,8 @@ def _when(value: Optional[str]) -> Optional[dt.datetime]:
 def _last(value: Optional[str]) -> Optional[dt.datetime]:
     if value is None:
         return None
+    from . import nightly as nightly_mod
+
     try:
         secs = nightly_mod.span_seconds(value)
     except LogscopeError as exc:
@@ -50,6 +55,9 @@ def _last(value: Optional[str]) -> Optional[dt.datetime]:
 
 
 def _emit(doc: dict, fmt: RFmt, output: Optional[Path]) -> None:
+    from . import nightly as nightly_mod
+    from . import render
+
     if fmt == RFmt.text and output is None:
         render.text(doc, report.console())
         return
@@ -100,6 +108,8 @@ def register(app: typer.Typer) -> None:
         """
         if last and since:
             raise typer.BadParameter("give --since or --last, not both")
+        from . import render
+
         with guard():
             doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
                                main_cf=main_cf, limit=top)
@@ -126,6 +136,8 @@ def register(app: typer.Typer) -> None:
         """
         if last and since:
             raise typer.BadParameter("give --since or --last, not both")
+        from . import render
+
         with guard():
             rep = ingest_paths(paths, store, tz=tz, year=year)
             if sys.stderr.isatty():
@@ -153,6 +165,8 @@ def register(app: typer.Typer) -> None:
 
         Example crontab line: 15 6 * * * logscope nightly --config /etc/logscope.toml
         """
+        from . import nightly as nightly_mod
+
         res = nightly_mod.run(config, fmt=fmt.value, output=output)
         if res.error:
             _err(f"logscope nightly: {res.error}")
