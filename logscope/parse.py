@@ -166,7 +166,7 @@ def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[l
         taken = hit.to_numpy(zero_copy_only=False)
         if not taken.any():
             continue
-        m = pc.extract_regex(body.filter(hit), rule.pattern)
+        m = pc.extract_regex(body.filter(hit), rule.extract or rule.pattern)
         t = _rule_table(rule, m, rows[taken])
         if grammar.finish is not None:
             t = grammar.finish(t)

