@@ -17,13 +17,15 @@ u as (
         rcpt_rate as 'recipient_rate', auth_rate as 'auth_rate'
     into name metric value v
 )
-select metric, class, max(v) as peak,
-    arg_max(client_ip, (v, -epoch(ts), client_ip, src, line)) as client_ip,
-    arg_max(ts, (v, -epoch(ts), client_ip, src, line)) as t_peak,
-    count(distinct client_ip) as clients,
-    arg_max(src, (v, -epoch(ts), client_ip, src, line)) as src,
-    arg_max(line, (v, -epoch(ts), client_ip, src, line)) as line
-from u
-where v > 0
-group by metric, class
+select metric, class, v as peak,
+    top.client_ip, top.ts as t_peak, clients, top.src, top.line
+from (
+    select metric, class, max(v) as v,
+        -- the row that reached the peak first (ties: by client, then line)
+        arg_max({'client_ip': client_ip, 'ts': ts, 'src': src, 'line': line}, (v, -epoch(ts), client_ip, src, line)) as top,
+        count(distinct client_ip) as clients
+    from u
+    where v > 0
+    group by metric, class
+)
 order by metric, class;
