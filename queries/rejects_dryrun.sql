@@ -18,8 +18,9 @@ select
     count(distinct w.client_ip) as clients,
     count(distinct g.client_ip) as clients_with_accepted_mail,
     min(w.ts) as first_ts, max(w.ts) as last_ts,
-    arg_min(w.source, w.ts) as example_source,
-    arg_min(w.line_no, w.ts) as example_line_no
+    arg_min(w.source, (w.ts, w.source, w.line_no)) as example_source,
+    arg_min(w.line_no, (w.ts, w.source, w.line_no)) as example_line_no
 from w left join good g on w.client_ip = g.client_ip
 group by all
-order by events desc
+-- ties broken by name: the same order on every run
+order by events desc, w.restriction, w.restriction_class, w.rbl_zone nulls first
