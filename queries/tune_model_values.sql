@@ -22,19 +22,25 @@ c as (
         sum(w_mail) over w as cum_mail,
         sum(w_rcpt) over w as cum_rcpt,
         sum(w_auth) over w as cum_auth,
+        sum(case when st.is_start then 1 else 0 end) over w as win_no,  -- which window (0: before the first start)
         -- a session that starts before an earlier one of the group ended: the group overlaps
         ord_start < max(ord_end) over (partition by g order by o rows between unbounded preceding and 1 preceding) as overlapping
     from tune_ev e join st using (g, o)
     window w as (partition by g order by o rows between unbounded preceding and current row)
 ),
-v as (
-    select *,
-        max(case when is_start then o end) over w as start_o,
-        max(case when is_start then cum_mail - w_mail end) over w as base_mail,
-        max(case when is_start then cum_rcpt - w_rcpt end) over w as base_rcpt,
-        max(case when is_start then cum_auth - w_auth end) over w as base_auth
+b as (  -- each window's start row: the counters are cumulative (never decrease), so their
+         -- values before the window are the smallest of the window's rows (a group-by, not a sort)
+    select g, win_no, min(o) as start_o,
+        min(cum_mail - w_mail) as base_mail,
+        min(cum_rcpt - w_rcpt) as base_rcpt,
+        min(cum_auth - w_auth) as base_auth
     from c
-    window w as (partition by g order by o rows between unbounded preceding and current row)
+    where win_no > 0
+    group by g, win_no
+),
+v as (
+    select c.*, b.start_o, b.base_mail, b.base_rcpt, b.base_auth
+    from c left join b using (g, win_no)
 ),
 og as (  -- groups with overlapping sessions: only these need the count replayed
     select distinct g from c where overlapping
