@@ -89,6 +89,19 @@ OutOpt = typer.Option(None, "--output", "-o", help="Write the report to this fil
 LimitOpt = typer.Option(10, "--top", min=1, help="Rows in the top-talker and problem tables.")
 
 
+def _report(store, since, until, last, fmt: RFmt, output, main_cf, top: int) -> None:
+    """Build the report for the period, write it, exit 0/1/2: shared by report and analyze."""
+    if last and since:
+        raise typer.BadParameter("give --since or --last, not both")
+    from . import render
+
+    with guard():
+        doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
+                           main_cf=main_cf, limit=top)
+        _emit(doc, fmt, output)
+    raise typer.Exit(_exit_for(doc))
+
+
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_cmd(
@@ -106,15 +119,7 @@ def register(app: typer.Typer) -> None:
 
         Example: logscope report --last 24h --format html -o /tmp/report.html
         """
-        if last and since:
-            raise typer.BadParameter("give --since or --last, not both")
-        from . import render
-
-        with guard():
-            doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
-                               main_cf=main_cf, limit=top)
-            _emit(doc, fmt, output)
-        raise typer.Exit(_exit_for(doc))
+        _report(store, since, until, last, fmt, output, main_cf, top)
 
     @app.command()
     def analyze(
@@ -136,16 +141,11 @@ def register(app: typer.Typer) -> None:
         """
         if last and since:
             raise typer.BadParameter("give --since or --last, not both")
-        from . import render
-
         with guard():
             rep = ingest_paths(paths, store, tz=tz, year=year)
-            if sys.stderr.isatty():
-                _err(f"ingested {rep.lines:,} new line(s): {rep.total('events'):,} events, {rep.total('unparsed'):,} unparsed")
-            doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
-                               main_cf=main_cf, limit=top)
-            _emit(doc, fmt, output)
-        raise typer.Exit(_exit_for(doc))
+        if sys.stderr.isatty():
+            _err(f"ingested {rep.lines:,} new line(s): {rep.total('events'):,} events, {rep.total('unparsed'):,} unparsed")
+        _report(store, since, until, last, fmt, output, main_cf, top)
 
     @app.command()
     def nightly(
