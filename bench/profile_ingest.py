@@ -40,7 +40,7 @@ def stage_times(log: str, logscope) -> dict:
 
     import pyarrow.parquet as pq
 
-    from logscope import envelope as env_mod, ingest as ing_mod, parse as parse_mod, store as store_mod
+    from logscope import envelope as env_mod, parse as parse_mod
 
     ing_mod = sys.modules["logscope.ingest"]  # the package attribute `ingest` is the function
     acc = collections.Counter()
@@ -66,7 +66,7 @@ def stage_times(log: str, logscope) -> dict:
     timed(parse_mod, "apply_grammar", "  grammars (parse.apply_grammar, incl. finish)")
     timed(parse_mod, "_assemble", "  parse._assemble")
     timed(parse_mod, "_unparsed", "  parse._unparsed")
-    timed(store_mod.Transaction, "write", "store write (Transaction.write)")
+    timed(ing_mod, "write_part", "store write (store.write_part)")
     timed(pq.ParquetWriter, "write_table", "  ParquetWriter.write_table")
     store = tempfile.mkdtemp(prefix="logscope-stage-")
     kw = {"workers": 0} if "workers" in inspect.signature(logscope.ingest).parameters else {}

@@ -234,9 +234,9 @@ def _assemble(tables: list[pa.Table], header: dict[str, pa.Array], source: str, 
         if pc.any(has).as_py():
             sel = pc.indices_nonzero(has)
             conv = envelope.stamp_to_utc(at.take(sel), cols["ts"].take(sel), tz)
-            full = np.full(len(t), None, dtype=object)
-            full[sel.to_numpy()] = conv.to_pylist()
-            cols["anvil_ts"] = pa.array(full.tolist(), EVENTS.field("anvil_ts").type)
+            if isinstance(conv, pa.ChunkedArray):  # the header columns were taken by a chunked _row
+                conv = conv.combine_chunks()
+            cols["anvil_ts"] = pc.replace_with_mask(pa.nulls(len(t), conv.type), has, conv)
     return pa.table(cols, schema=EVENTS)
 
 

@@ -24,7 +24,7 @@ import re
 import stat
 import sys
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
@@ -210,7 +210,6 @@ def _zstd_error() -> tuple[type[BaseException], ...]:
 @dataclass
 class Chunk:
     data: bytes  # whole lines, each ending in \n except possibly at end of stream
-    offset: int  # decompressed offset of data[0]
     raw_bytes: int  # compressed bytes consumed so far
 
 
@@ -221,7 +220,6 @@ class ReadResult:
     end_offset: int = 0
     truncated: str | None = None  # why the stream ended early
     partial_tail: bool = False  # an unterminated last line was left for the next run
-    warnings: list[str] = field(default_factory=list)
 
 
 def read_chunks(
@@ -256,7 +254,7 @@ def read_chunks(
         data = carry + block
         cut = data.rfind(b"\n")
         if cut >= 0:
-            yield Chunk(data[: cut + 1], offset, counting.count)
+            yield Chunk(data[: cut + 1], counting.count)
             offset += cut + 1
             carry = data[cut + 1 :]
         else:
@@ -265,7 +263,7 @@ def read_chunks(
             break
     if carry:
         if keep_partial or result.truncated:
-            yield Chunk(carry, offset, counting.count)
+            yield Chunk(carry, counting.count)
             offset += len(carry)
         else:
             result.partial_tail = True

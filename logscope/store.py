@@ -178,9 +178,6 @@ class Transaction:
         """Register files that :func:`write_part` staged for this transaction."""
         self._files.extend(rel_paths)
 
-    def write(self, dataset: str, table: pa.Table) -> None:
-        self.add(write_part(self.staging, self.next_name(), dataset, table))
-
     def abort(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)
 
