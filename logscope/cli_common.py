@@ -11,16 +11,17 @@ import datetime as dt
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import duckdb
 import typer
 
 from . import postconf, queries, report
 from .errors import BadTime, LogscopeError
-from .ingest import IngestReport
-from .ingest import ingest as run_ingest
 from .store import Store
+
+if TYPE_CHECKING:
+    from .ingest import IngestReport
 
 EXIT_OK, EXIT_ATTENTION, EXIT_ERROR = 0, 1, 2
 
@@ -93,8 +94,10 @@ def ingest_paths(
     quiet: bool = False,
     wait: float = 300.0,
     workers: Optional[int] = None,
-) -> IngestReport:
+) -> "IngestReport":
     """Ingest with a progress bar (bytes, on a terminal), warnings on stderr; exit 2 if nothing could be read."""
+    from .ingest import ingest as run_ingest  # pyarrow and numpy: only for the commands that ingest
+
     progress = bar = None
     if not quiet and sys.stderr.isatty():
         from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn

@@ -17,9 +17,7 @@ from typing import Iterable
 import duckdb
 
 from .errors import QueryNotFound, StoreNotFound
-import pyarrow as pa
-
-from .schema import EVENTS, TS, UNPARSED
+from .schema import EVENT_COLUMNS, UNPARSED_COLUMNS
 from .store import Store
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
@@ -48,7 +46,7 @@ def open(  # noqa: A001
     con = duckdb.connect()
     con.execute("set TimeZone = 'UTC'")  # day and hour buckets are UTC, whatever the machine's zone
     con.execute("set enable_object_cache = true")  # Parquet footers are read once, not once per view and query
-    for name, schema in (("events", EVENTS), ("unparsed", UNPARSED)):
+    for name, schema in (("events", [c[:2] for c in EVENT_COLUMNS]), ("unparsed", UNPARSED_COLUMNS)):
         files = store.files(name)
         # the typed empty select fixes column order and types, and gives columns that
         # files written by an older logscope lack (as NULL)
@@ -117,12 +115,9 @@ def views_for(*names_or_sql: str) -> set[str]:
     return out
 
 
-_DUCK_TYPES = {pa.string(): "varchar", pa.int32(): "integer", pa.int64(): "bigint", pa.float64(): "double", TS: "timestamptz"}
-
-
-def _empty_select(schema: pa.Schema) -> str:
+def _empty_select(columns: list[tuple[str, str]]) -> str:
     """``select NULL::type as col ... where false``: a typed empty relation without Arrow (or pandas)."""
-    cols = ", ".join(f"null::{_DUCK_TYPES[f.type]} as {f.name}" for f in schema)
+    cols = ", ".join(f"null::{typ} as {name}" for name, typ in columns)
     return f"select {cols} where false"
 
 
@@ -170,6 +165,15 @@ def run(con: duckdb.DuckDBPyConnection, name_or_sql: str, **params) -> duckdb.Du
         raise QueryNotFound(f"parameter(s) {', '.join(sorted(unknown))} not used by this query; it takes: {', '.join(sorted(wanted)) or 'none'}")
     bound = {k: params.get(k) for k in wanted}
     return con.sql(sql, params=bound) if bound else con.sql(sql)
+
+
+def temp_table(con: duckdb.DuckDBPyConnection, name: str, **columns: tuple[str, list]) -> None:
+    """Create (or replace) TEMP table ``name`` from Python lists: ``col=(duckdb_type, values)``.
+
+    The values are bound as list parameters; ``name`` and the types are the caller's own words.
+    """
+    cols = ", ".join(f"unnest(${c}::{typ}[]) as {c}" for c, (typ, _) in columns.items())
+    con.execute(f"create or replace temp table {name} as select {cols}", {c: v for c, (_, v) in columns.items()})
 
 
 def status(store: Store | str | os.PathLike | None = None) -> dict:

@@ -3,23 +3,26 @@
 One ``events`` row per understood log line. Every column is nullable; a grammar
 fills the columns its line carries. Column names follow Postfix's own words
 (``queue_id``, ``relay``, ``dsn``, ``delays``...). The README documents them.
+
+Types are named here as DuckDB types; ``EVENTS``, ``UNPARSED`` and ``TS`` (the Arrow
+forms) are built on first use, so that the query commands start without pyarrow.
 """
 from __future__ import annotations
 
-import pyarrow as pa
+from functools import lru_cache
 
 SCHEMA_VERSION = 1
 
-_S = pa.string()
-_I32 = pa.int32()
-_I64 = pa.int64()
-_F64 = pa.float64()
-TS = pa.timestamp("us", tz="UTC")
+_S = "varchar"
+_I32 = "integer"
+_I64 = "bigint"
+_F64 = "double"
+_TS = "timestamptz"  # microseconds, UTC
 
-# (name, type, description) — the README table is generated from this list.
-EVENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
+# (name, DuckDB type, description) — the README table is generated from this list.
+EVENT_COLUMNS: list[tuple[str, str, str]] = [
     # envelope and provenance
-    ("ts", TS, "time of the line, UTC"),
+    ("ts", _TS, "time of the line, UTC"),
     ("host", _S, "syslog host name"),
     ("program", _S, "syslog tag, e.g. postfix/submission/smtpd"),
     ("service", _S, "master.cf service or syslog_name part before the daemon (postfix, postfix/submission)"),
@@ -65,7 +68,7 @@ EVENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("value", _I64, "the number that goes with metric (anvil peak, limit count, DNSBL rank, PREGREET bytes)"),
     ("rate_unit_s", _I32, "anvil_rate_time_unit in seconds"),
     ("anvil_service", _S, "anvil identifier's service part, e.g. smtp or 127.0.0.1:2525"),
-    ("anvil_ts", TS, "time stamp embedded in an anvil statistics line, UTC"),
+    ("anvil_ts", _TS, "time stamp embedded in an anvil statistics line, UTC"),
     # queue and delivery
     ("message_id", _S, "Message-ID header value"),
     ("size", _I64, "message size in bytes"),
@@ -89,16 +92,31 @@ EVENT_COLUMNS: list[tuple[str, pa.DataType, str]] = [
     ("detail", _S, "the rest of the line that has no column of its own (warning text, matched header, test name ...)"),
 ]
 
-EVENTS = pa.schema([pa.field(n, t) for n, t, _ in EVENT_COLUMNS])
+UNPARSED_COLUMNS: list[tuple[str, str]] = [
+    ("ts", _TS),
+    ("host", _S),
+    ("program", _S),
+    ("source", _S),
+    ("line_no", _I64),
+    ("reason", _S),
+    ("raw", _S),
+]
 
-UNPARSED = pa.schema(
-    [
-        pa.field("ts", TS),
-        pa.field("host", _S),
-        pa.field("program", _S),
-        pa.field("source", _S),
-        pa.field("line_no", _I64),
-        pa.field("reason", _S),
-        pa.field("raw", _S),
-    ]
-)
+
+@lru_cache(maxsize=None)
+def _arrow() -> dict:
+    import pyarrow as pa
+
+    ts = pa.timestamp("us", tz="UTC")
+    types = {_S: pa.string(), _I32: pa.int32(), _I64: pa.int64(), _F64: pa.float64(), _TS: ts}
+    return {
+        "TS": ts,
+        "EVENTS": pa.schema([pa.field(n, types[t]) for n, t, _ in EVENT_COLUMNS]),
+        "UNPARSED": pa.schema([pa.field(n, types[t]) for n, t in UNPARSED_COLUMNS]),
+    }
+
+
+def __getattr__(name: str):  # EVENTS, UNPARSED, TS: pyarrow is imported on first use
+    if name in ("EVENTS", "UNPARSED", "TS"):
+        return _arrow()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

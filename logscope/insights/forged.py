@@ -33,8 +33,6 @@ import datetime as dt
 import ipaddress
 import re
 
-import pyarrow as pa
-
 from .. import postconf, queries, report
 from . import Finding, by_severity, parse_when, postconf_edit
 from .tune import _networks, _one, _rows, iso
@@ -187,9 +185,7 @@ def _register_inside(con, nets: list[str]) -> int:
             continue
         if any(a.version == n.version and a in n for n in parsed):
             inside.append(ip)
-    con.register("_forged_inside_src", pa.table({"client_ip": pa.array(inside, pa.string())}))
-    con.execute("create or replace temp table forged_inside as select * from _forged_inside_src")
-    con.unregister("_forged_inside_src")
+    queries.temp_table(con, "forged_inside", client_ip=("varchar", inside))
     return len(inside)
 
 

@@ -58,7 +58,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 
 from .. import postconf, queries, report
 from . import SECONDS, Finding, by_severity, parse_when, postconf_edit
@@ -317,9 +316,7 @@ def _register_exempt(con, nets: list) -> int:
                 continue
             if any(a in n for n in (v4 if a.version == 4 else v6)):
                 out.append(ip)
-    con.register("_tune_exempt_src", pa.table({"client_ip": pa.array(out, pa.string())}))
-    con.execute("create or replace temp table tune_exempt as select * from _tune_exempt_src")
-    con.unregister("_tune_exempt_src")
+    queries.temp_table(con, "tune_exempt", client_ip=("varchar", out))
     return len(out)
 
 
@@ -443,9 +440,7 @@ def _analyze(con, since, until, main_cf, client_rows) -> dict:
         if rec:
             vals.add(rec)
         cand += [(m, v) for v in sorted(vals)]
-    con.register("_tune_cand", pa.table({"metric": [c[0] for c in cand], "value": pa.array([c[1] for c in cand], pa.int64())}))
-    con.execute("create or replace temp table tune_candidates as select * from _tune_cand")
-    con.unregister("_tune_cand")
+    queries.temp_table(con, "tune_candidates", metric=("varchar", [c[0] for c in cand]), value=("bigint", [c[1] for c in cand]))
     got = {(r["metric"], r["value"]): r for r in _rows(queries.run(con, "tune_whatif"))}
     whatif = []
     for m, v in cand:
