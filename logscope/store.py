@@ -29,15 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
-
 from .errors import ManifestCorrupt, StoreLocked
-from .schema import EVENTS, SCHEMA_VERSION, UNPARSED
+from .schema import EVENT_COLUMNS, SCHEMA_VERSION, UNPARSED_COLUMNS
 
 MANIFEST = "manifest.json"
-DATASETS = {"events": EVENTS, "unparsed": UNPARSED}
+DATASETS = {"events": [c[0] for c in EVENT_COLUMNS], "unparsed": [c[0] for c in UNPARSED_COLUMNS]}  # column names
 # free-text columns: no statistics (saves ~10% of write time, never used for pruning)
 _NO_STATS = {"reply", "detail", "raw", "commands", "message_id", "tls"}
 
@@ -132,9 +128,13 @@ def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[
     Returns the paths relative to the store root. Runs in worker processes too:
     each parsed chunk is written where it was parsed.
     """
+    import pyarrow as pa  # here, not at the top: the query commands never write
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
     if table.num_rows == 0:
         return []
-    schema = DATASETS[dataset]
+    names = DATASETS[dataset]
     day = pc.cast(table.column("ts"), pa.date32())  # ts is UTC
     days = pc.unique(day).to_pylist()
     out = []
@@ -148,8 +148,8 @@ def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[
             path,
             compression="zstd",
             compression_level=1,
-            write_statistics=[n for n in schema.names if n not in _NO_STATS],
-            use_dictionary=[n for n in schema.names if n not in _NO_STATS],
+            write_statistics=[n for n in names if n not in _NO_STATS],
+            use_dictionary=[n for n in names if n not in _NO_STATS],
             row_group_size=1 << 20,
         )
         out.append(str(rel))
