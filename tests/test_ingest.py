@@ -279,6 +279,11 @@ def test_store_written_before_a_new_column_still_opens(tmp_path):
         pq.write_table(pq.read_table(f).drop_columns(["orig_queue_id"]), f)
     con = logscope.open(tmp_path / "st")
     assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (30, 0)
+    # then a newer logscope adds files with the column: old and new files are read together
+    write(tmp_path / "new.log", ["Nov  6 10:00:00 mx postfix/smtpd[9]: 4ABCDEF9: client=x[192.0.2.9], orig_queue_id=3ABCDEF8, orig_client=y[192.0.2.8]"])
+    logscope.ingest([str(tmp_path / "new.log")], tmp_path / "st", tz="UTC", year=2026)
+    con = logscope.open(tmp_path / "st")
+    assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (31, 1)
 
 
 def test_buckets_are_utc_whatever_the_machine_zone(tmp_path):
