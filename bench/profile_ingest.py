@@ -30,7 +30,7 @@ import tempfile
 import time
 
 
-def stage_times(log: str, logscope) -> dict:
+def stage_times(log: str, ingest) -> dict:
     """CPU per pipeline stage from a plain (unprofiled) in-process ingest.
 
     Nested stages overlap: envelope.parse, apply_grammar, _assemble and
@@ -42,7 +42,7 @@ def stage_times(log: str, logscope) -> dict:
 
     from logscope import envelope as env_mod, parse as parse_mod
 
-    ing_mod = sys.modules["logscope.ingest"]  # the package attribute `ingest` is the function
+    ing_mod = sys.modules[ingest.__module__]  # logscope.ingest, the module (the package attribute is the function)
     acc = collections.Counter()
     undo = []
 
@@ -69,9 +69,9 @@ def stage_times(log: str, logscope) -> dict:
     timed(ing_mod, "write_part", "store write (store.write_part)")
     timed(pq.ParquetWriter, "write_table", "  ParquetWriter.write_table")
     store = tempfile.mkdtemp(prefix="logscope-stage-")
-    kw = {"workers": 0} if "workers" in inspect.signature(logscope.ingest).parameters else {}
+    kw = {"workers": 0} if "workers" in inspect.signature(ingest).parameters else {}
     c0 = time.process_time()
-    logscope.ingest([log], store, tz="UTC", **kw)
+    ingest([log], store, tz="UTC", **kw)
     acc["(total ingest)"] = time.process_time() - c0
     shutil.rmtree(store, ignore_errors=True)
     for owner, name, fn in undo:
@@ -92,8 +92,8 @@ def main(argv=None) -> int:
 
     import pyarrow.compute as pc
 
-    import logscope
     from logscope import envelope, grammars
+    from logscope.ingest import ingest
     from logscope.grammars import DIAGNOSTIC
 
     labels = {DIAGNOSTIC.pattern: "DIAGNOSTIC"}
@@ -106,7 +106,7 @@ def main(argv=None) -> int:
         if name.endswith("_RE") and isinstance(v, str):
             labels[v] = f"envelope.{name}"
 
-    stages = stage_times(a.log, logscope)  # before the kernel wrappers below
+    stages = stage_times(a.log, ingest)  # before the kernel wrappers below
 
     kern = collections.defaultdict(lambda: [0, 0.0])  # (kernel, caller) -> calls, cpu
     rules = collections.defaultdict(lambda: [0, 0.0, 0, 0])  # label -> calls, cpu, rows tried, rows matched
@@ -147,8 +147,8 @@ def main(argv=None) -> int:
     prof.enable()
     import inspect
 
-    kw = {"workers": 0} if "workers" in inspect.signature(logscope.ingest).parameters else {}  # all work in this process
-    rep = logscope.ingest([a.log], store, tz="UTC", **kw)
+    kw = {"workers": 0} if "workers" in inspect.signature(ingest).parameters else {}  # all work in this process
+    rep = ingest([a.log], store, tz="UTC", **kw)
     prof.disable()
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     shutil.rmtree(store, ignore_errors=True)
