@@ -589,6 +589,19 @@ def _counters(t: pa.Table) -> pa.Table:
     return t
 
 
+_COUNTER_COLUMNS = ("commands_ok", "commands_total", "n_mail", "n_rcpt", "n_auth_failed")
+
+
+def _counters_by_text(t: pa.Table) -> pa.Table:
+    """:func:`_counters` once per distinct commands text (a few dozen in thousands of
+    disconnect lines), spread back to the rows by dictionary index."""
+    d = pc.dictionary_encode(_col(t, "commands"))
+    u = _counters(pa.table({"commands": d.dictionary}))
+    for name in _COUNTER_COLUMNS:
+        t = _set(t, name, _col(u, name).take(d.indices))
+    return t
+
+
 class _Classes:
     """restriction/restriction_class being filled, first assignment wins."""
 
@@ -715,7 +728,8 @@ def finish(t: pa.Table) -> pa.Table:
     if first in KINDS:  # the lost connection/timeout/too many errors rule names its kind
         t = _set(t, "kind", pc.coalesce(_map(kind, KINDS), kind))
     elif first == "disconnect" and "commands" in names:
-        t = _counters(t)
+        # the cheap extract captures only the text: derive the counters per distinct text
+        t = _counters(t) if "commands_ok" in names else _counters_by_text(t)
     elif first == "decision" and "reply" in names:
         t = _decisions(t)
     elif first == "limit_exceeded" and "metric" in names:
