@@ -71,10 +71,7 @@ def parse_when(value: Optional[str]) -> Optional[dt.datetime]:
 
 def open_store(store: Optional[Path], views=None):
     """The store's connection; ``views``: only these views (and what they read), see logscope.open."""
-    con = queries.open(Store(store) if store else None, must_exist=True, views=views)
-    # DuckDB draws a progress bar on stdout for queries over ~2 s: it would corrupt --format json/csv
-    con.execute("set enable_progress_bar = false")
-    return con
+    return queries.open(Store(store) if store else None, must_exist=True, views=views)
 
 
 def main_cf(path: Optional[Path]):

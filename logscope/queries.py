@@ -44,7 +44,7 @@ def open(  # noqa: A001
     if must_exist and not (store.path / "manifest.json").exists():
         raise StoreNotFound(f"no logscope store at {store.path}. Create one with: logscope ingest /var/log/mail.log*")
     con = duckdb.connect()
-    con.execute("set TimeZone = 'UTC'")  # day and hour buckets are UTC, whatever the machine's zone
+    _session(con)
     con.execute("set enable_object_cache = true")  # Parquet footers are read once, not once per view and query
     for name, schema in (("events", [c[:2] for c in EVENT_COLUMNS]), ("unparsed", UNPARSED_COLUMNS)):
         files = store.files(name)
@@ -65,6 +65,23 @@ def open(  # noqa: A001
     for path in _view_files(views):
         con.execute(path.read_text(encoding="utf-8"))
     return con
+
+
+def _session(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("set TimeZone = 'UTC'")  # day and hour buckets are UTC, whatever the machine's zone
+    # DuckDB draws a progress bar on stdout for queries over ~2 s: it would corrupt --format json/csv
+    try:
+        con.execute("set enable_progress_bar = false")
+    except duckdb.InvalidInputException:
+        pass  # in Jupyter without ipywidgets the setting cannot be changed (nor is a bar drawn on stdout)
+
+
+def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """Another connection to ``con``'s database, for a thread of its own: the views and macros
+    are shared, TEMP tables are not (each insight module's temp tables stay its own)."""
+    cur = con.cursor()
+    _session(cur)
+    return cur
 
 
 def _schemas(con: duckdb.DuckDBPyConnection, files: list[str]) -> int:

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -166,19 +164,6 @@ def test_analyze_ingests_then_reports(tmp_path):
     # again: nothing new is ingested, the same report comes out
     r2 = cli("analyze", *ALL[:2], "--store", str(s), "--tz", "UTC", "--year", "2026", "--format", "json")
     assert r2.returncode == 1 and json.loads(r2.stdout)["store"]["lines"] == logscope.status(s)["reconciliation"]["lines_read"]
-
-
-BENCH_STORE = os.environ.get("LOGSCOPE_BENCH_STORE")
-
-
-@pytest.mark.skipif(not BENCH_STORE, reason="set LOGSCOPE_BENCH_STORE to a store built by bench/ (2M lines) to time the report")
-def test_full_report_speed_on_the_benchmark_store():
-    t = time.monotonic()
-    d = render.build(BENCH_STORE)
-    render.html(d)
-    elapsed = time.monotonic() - t
-    print(f"full report (build + html) on {BENCH_STORE}: {elapsed:.1f} s; parts: {d['timings']}")
-    assert elapsed < float(os.environ.get("LOGSCOPE_REPORT_BUDGET_S", "10"))
 
 
 def test_a_failing_section_is_reported_and_exits_2(store, monkeypatch):
