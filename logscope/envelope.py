@@ -149,7 +149,11 @@ class Envelope:
 
 
 # Fast path: validate without captures (RE2's DFA), then cut at fixed offsets or spaces.
-TRAD_FAST = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s\[\]:]+(?:\[\d+\])?$"
+# A traditional header is checked in two parts, each once per distinct value: its first
+# 16 characters ("Nov  6 10:00:01 ", a few thousand per chunk) and the rest ("host prog[pid]").
+TRAD_STAMP = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d $"
+TRAD_REST = r"^\S+ [^\s\[\]:]+(?:\[\d+\])?$"
+TRAD_FAST = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s\[\]:]+(?:\[\d+\])?$"  # = TRAD_STAMP + TRAD_REST
 ISO_FAST = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::?\d\d)?)? \S+ [^\s\[\]:]+(?:\[\d+\])?$"
 _TAG = re.compile(r"^(\S+) ([^\s\[\]:]+)(?:\[(\d+)\])?$")
 _MONTH_NO = {m: i + 1 for i, m in enumerate(MONTHS)}
@@ -159,12 +163,20 @@ def _np(a: pa.Array) -> np.ndarray:
     return a.to_numpy(zero_copy_only=False)
 
 
-def _second(split: pa.ListArray) -> pa.Array:
+def _second(split: pa.ListArray, two: np.ndarray | None = None) -> pa.Array:
     """Element 1 of each list; null where a list has one element (read through the offsets)."""
     offsets = _np(split.offsets)
-    two = np.diff(offsets) > 1
+    if two is None:
+        two = np.diff(offsets) > 1
     idx = np.where(two, offsets[:-1] + 1, offsets[:-1])
-    return pc.if_else(pa.array(two), split.values.take(pa.array(idx)), None)
+    values = split.values.take(pa.array(idx))
+    return values if two.all() else pc.if_else(pa.array(two), values, None)
+
+
+def _valid_by_value(d: pa.DictionaryArray, pattern: str) -> np.ndarray:
+    """match_substring_regex of each row, run once per distinct value."""
+    hit = _np(pc.fill_null(pc.match_substring_regex(d.dictionary, pattern), False))
+    return hit[_np(pc.fill_null(d.indices, 0))] & _np(d.is_valid()) if len(hit) else np.zeros(len(d), dtype=bool)
 
 
 def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
@@ -174,22 +186,30 @@ def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
     ``ok = False``; the caller keeps them as unparsed rows.
     """
     n = len(lines)
-    has_sep = pc.fill_null(pc.match_substring(lines, ": "), False)
     split = pc.split_pattern(lines, ": ", max_splits=1)
+    has_sep = np.diff(_np(split.offsets)) > 1  # a ": " was found
     header = pc.list_element(split, 0)
-    body = _second(split)
-    trad = _np(pc.fill_null(pc.and_(has_sep, pc.match_substring_regex(header, TRAD_FAST)), False))
-    iso = _np(pc.fill_null(pc.and_(has_sep, pc.match_substring_regex(header, ISO_FAST)), False)) & ~trad
-    stamp = pc.utf8_slice_codeunits(header, 0, 15)
+    body = _second(split, has_sep)
+    head16 = pc.dictionary_encode(pc.utf8_slice_codeunits(header, 0, 16))  # the stamp and a space
     rest = pc.utf8_slice_codeunits(header, 16)
+    rest_d = pc.dictionary_encode(rest)
+    trad = has_sep & _valid_by_value(head16, TRAD_STAMP) & _valid_by_value(rest_d, TRAD_REST)
+    if trad.all():
+        iso = np.zeros(n, dtype=bool)
+    else:
+        iso = _np(pc.fill_null(pc.match_substring_regex(header, ISO_FAST), False)) & has_sep & ~trad
+    stamp = head16
     iso_stamp = None
     if iso.any():
         iso_mask = pa.array(iso)
         parts = pc.split_pattern(header, " ", max_splits=1)
         iso_stamp = pc.if_else(iso_mask, pc.list_element(parts, 0), None)
         rest = pc.if_else(iso_mask, _second(parts), rest)
+        rest_d = None
     fast = trad | iso
-    rest = pc.if_else(pa.array(fast), rest, None)
+    if not fast.all():
+        rest = pc.if_else(pa.array(fast), rest, None)
+        rest_d = None
 
     slow_idx = np.flatnonzero(~fast)
     ok = fast.copy()
@@ -225,15 +245,19 @@ def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
         body = pa.array(body_np, pa.string())
         iso_stamp = pa.array(iso_np, pa.string())
         if slow_trad_stamp:
-            stamp = pa.array(
-                [slow_trad_stamp.get(i, v) for i, v in enumerate(stamp.to_pylist())], pa.string()
-            )
+            plain = pc.utf8_slice_codeunits(stamp.dictionary.take(stamp.indices), 0, 15)
+            stamp = pc.dictionary_encode(pa.array(
+                [slow_trad_stamp.get(i, v) for i, v in enumerate(plain.to_pylist())], pa.string()
+            ))
 
-    host, program, pid = _tags(rest)
+    host, program, pid = _tags(rest_d if rest_d is not None else pc.dictionary_encode(rest))
     # Solaris: strip "[ID 197553 mail.info] "
     if pc.any(pc.starts_with(body, "[ID ")).as_py():
         body = pc.replace_substring_regex(body, SOLARIS_TAG_RE, "", max_replacements=1)
     ts = _timestamps(stamp, iso_stamp, trad, iso, tz, years)
+    if ok.all():  # the usual case: nothing to mask
+        return Envelope(ok=ok, syslogd=syslogd, ts=ts, host=host, program=program, pid=pid,
+                        body=body if body.null_count == 0 else pc.fill_null(body, ""))
     ok_arr = pa.array(ok)
     return Envelope(
         ok=ok,
@@ -246,9 +270,8 @@ def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
     )
 
 
-def _tags(rest: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+def _tags(d: pa.DictionaryArray) -> tuple[pa.Array, pa.Array, pa.Array]:
     """``host program[pid]`` → three columns, parsed once per distinct value."""
-    d = pc.dictionary_encode(rest)
     hosts, programs, pids = [], [], []
     for v in d.dictionary.to_pylist():
         m = _TAG.match(v) if v is not None else None
@@ -267,15 +290,18 @@ def _tags(rest: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     )
 
 
-def _timestamps(stamp: pa.Array, iso_stamp: pa.Array | None, trad: np.ndarray, iso: np.ndarray, tz: str, years: YearState) -> pa.Array:
+def _timestamps(stamp: pa.DictionaryArray, iso_stamp: pa.Array | None, trad: np.ndarray, iso: np.ndarray, tz: str, years: YearState) -> pa.Array:
+    """UTC stamps; ``stamp`` holds each line's first 15+ characters, dictionary-encoded."""
     n = len(trad)
     out = np.zeros(n, dtype="int64")
     valid = np.zeros(n, dtype=bool)
     if trad.any():
-        idx = np.flatnonzero(trad)
-        d = pc.dictionary_encode(stamp.take(pa.array(idx)))
-        codes = _np(d.indices).astype(np.int64)
-        u = d.dictionary  # distinct "Mmm dd HH:MM:SS" stamps, fixed width
+        all_trad = trad.all()
+        idx = None if all_trad else np.flatnonzero(trad)
+        codes = _np(stamp.indices).astype(np.int64)
+        if idx is not None:
+            codes = codes[idx]
+        u = stamp.dictionary  # distinct "Mmm dd HH:MM:SS" stamps, fixed width
 
         def field(a: int, b: int) -> np.ndarray:
             part = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(u, a, b))
@@ -285,12 +311,18 @@ def _timestamps(stamp: pa.Array, iso_stamp: pa.Array | None, trad: np.ndarray, i
         months_u = _np(pc.fill_null(pc.index_in(pc.utf8_slice_codeunits(u, 0, 3), pa.array(MONTHS)), -1)) + 1
         day_u, hh_u, mm_u, ss_u = field(4, 6), field(7, 9), field(10, 12), field(13, 15)
         first = codes[0]
-        yrs = years.years_for(months_u[codes].astype(np.int8), int(day_u[first]) if day_u[first] > 0 else 1).astype(np.int64)
-        m, day = months_u[codes], day_u[codes]
-        good = (m >= 1) & (day >= 1) & (day <= _month_days(yrs, m)) & (hh_u[codes] < 24) & (mm_u[codes] < 60) & (ss_u[codes] < 61) & (hh_u[codes] >= 0)
-        secs = _days_from_civil(yrs, m, day) * 86400 + hh_u[codes] * 3600 + mm_u[codes] * 60 + ss_u[codes]
+        m = months_u[codes]
+        yrs = years.years_for(m.astype(np.int8), int(day_u[first]) if day_u[first] > 0 else 1).astype(np.int64)
+        day = day_u[codes]
+        # the time of day and its validity, once per distinct stamp
+        tod_u = hh_u * 3600 + mm_u * 60 + ss_u
+        tod_ok_u = (hh_u < 24) & (mm_u < 60) & (ss_u < 61) & (hh_u >= 0)
+        good = (m >= 1) & (day >= 1) & (day <= _month_days(yrs, m)) & tod_ok_u[codes]
+        secs = _days_from_civil(yrs, m, day) * 86400 + tod_u[codes]
         naive = pa.array(secs * 1_000_000, pa.int64(), mask=~good).cast(pa.timestamp("us"))
         utc = to_utc(naive, tz)
+        if all_trad:
+            return utc
         out[idx] = _np(pc.fill_null(pc.cast(utc, pa.int64()), 0))
         valid[idx] = _np(utc.is_valid())
     if iso.any():
