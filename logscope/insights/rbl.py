@@ -84,7 +84,7 @@ REPLY_FILTERS = {
 DEFAULT_FILTER = "127.0.0.[2..254]"
 
 # views read by several rbl queries; materialised once per connection (logscope.insights.pin)
-PINNED = ("rbl_zone_scope", "rbl_zone_index", "rbl_population")
+PINNED = ("rbl_zone_scope", "rbl_zone_index")
 # the named queries analyze() runs
 QUERIES = ("rbl_zones", "rbl_traffic")
 
