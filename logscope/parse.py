@@ -220,34 +220,53 @@ def _null_if_empty(a: pa.Array) -> pa.Array:
 def _assemble(tables: list[pa.Table], header: dict[str, pa.Array], source: str, tz: str) -> pa.Table:
     if not tables:
         return EVENTS.empty_table()
-    t = pa.concat_tables(tables, promote_options="default")
-    idx = t.column("_row")
+    sizes = [t.num_rows for t in tables]
+    n = sum(sizes)
+    idx = pa.array(np.concatenate([t.column("_row").to_numpy() for t in tables]), pa.int64())
+    # each column's pieces, in table order: the rule tables' own, null runs in between
+    pieces: dict[str, list] = {}
+    at = 0
+    for t, size in zip(tables, sizes):
+        for name, col in zip(t.column_names, t.columns):
+            pieces.setdefault(name, []).append((at, col))
+        at += size
     cols = {}
     for f in EVENTS:
         if f.name in header:
             cols[f.name] = header[f.name].take(idx)
         elif f.name == "source":
-            cols[f.name] = pa.repeat(pa.scalar(source), len(t))
-        elif f.name in t.column_names:
-            cols[f.name] = t.column(f.name).combine_chunks()
+            cols[f.name] = pa.repeat(pa.scalar(source), n)
         else:
-            cols[f.name] = pa.nulls(len(t), f.type)
-    if "queue_id" in t.column_names:
+            cols[f.name] = _stack(pieces.get(f.name, ()), n, f.type)
+    if "queue_id" in pieces:
         q = cols["queue_id"]
         cols["queue_id"] = pc.if_else(pc.equal(q, "NOQUEUE"), pa.scalar(None, pa.string()), q)
     for name in _BRACKETED:
-        if name in t.column_names:
+        if name in pieces:
             cols[name] = _strip_brackets(cols[name])
-    if "_anvil_at" in t.column_names:
-        at = t.column("_anvil_at").combine_chunks()
-        has = at.is_valid()
+    if "_anvil_at" in pieces:
+        anvil_at = _stack(pieces["_anvil_at"], n, pa.string())
+        has = anvil_at.is_valid()
         if pc.any(has).as_py():
             sel = pc.indices_nonzero(has)
-            conv = envelope.stamp_to_utc(at.take(sel), cols["ts"].take(sel), tz)
-            if isinstance(conv, pa.ChunkedArray):  # the header columns were taken by a chunked _row
-                conv = conv.combine_chunks()
-            cols["anvil_ts"] = pc.replace_with_mask(pa.nulls(len(t), conv.type), has, conv)
+            conv = envelope.stamp_to_utc(anvil_at.take(sel), cols["ts"].take(sel), tz)
+            cols["anvil_ts"] = pc.replace_with_mask(pa.nulls(n, conv.type), has, conv)
     return pa.table(cols, schema=EVENTS)
+
+
+def _stack(parts, n: int, typ: pa.DataType) -> pa.Array:
+    """A column from (first row, values) parts in row order; null in the gaps."""
+    out: list[pa.Array] = []
+    at = 0
+    for start, col in parts:
+        if start > at:
+            out.append(pa.nulls(start - at, typ))
+        for chunk in col.chunks:
+            out.append(chunk if chunk.type == typ else chunk.cast(typ))
+        at = start + len(col)
+    if at < n:
+        out.append(pa.nulls(n - at, typ))
+    return out[0] if len(out) == 1 else pa.concat_arrays(out)
 
 
 def _strip_brackets(a: pa.Array) -> pa.Array:
