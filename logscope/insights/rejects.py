@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of, pin, postconf_edit
+from . import Finding, by_severity, examples_of, postconf_edit
 from . import _config
 from .rbl import _rows, iso, render_findings
 
@@ -73,35 +73,37 @@ def _loggable(word: str) -> bool:
         "reject", "reject_maps_rbl", "check_relay_domains")
 
 
-# views read by several queries, materialised once per connection; the named queries analyze() runs
-PINNED = ("rejects", "client_mail")
+# the named queries analyze() runs
 QUERIES = ("rejects_summary", "rejects_timeseries", "rejects_rules", "rejects_top", "rejects_dryrun",
            "rejects_whatif_unknown_client", "rejects_config_errors", "rejects_traffic")
 
 
 def views() -> set[str]:
     """The views analyze() reads: for logscope.open(store, views=...)."""
-    return queries.views_for(*QUERIES) | set(PINNED)
+    return queries.views_for(*QUERIES)
 
 
 def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     """Rejects by restriction, rules fired, top values, dry runs, what-if and findings."""
     p = {"since": since, "until": until}
     lo, hi = _config.inside_ranges(main_cf)
-    pin(con, PINNED)
-    summary = _rows(queries.run(con, "rejects_summary", **p))
+    def q(name: str, **extra):
+        return lambda c: _rows(queries.run(c, name, **p, **extra))
+
+    # independent queries, two at a time on cursors of con (longest first); each reads the views
+    # with only the columns it needs, which costs less than materialising `rejects` for all of them
+    got = queries.parallel(con, {
+        "summary": q("rejects_summary"), "top": q("rejects_top", limit=top), "dry": q("rejects_dryrun"),
+        "whatif": q("rejects_whatif_unknown_client", inside_lo=lo, inside_hi=hi), "rules": q("rejects_rules"),
+        "hourly": q("rejects_timeseries", bucket="hour"), "daily": q("rejects_timeseries", bucket="day"),
+        "cfg_errors": q("rejects_config_errors"), "traffic": q("rejects_traffic"),
+    })
     dims: dict[str, list] = {}
-    for r in summary:
+    for r in got["summary"]:
         dims.setdefault(r["dimension"], []).append(r)
     total = (dims.get("total") or [{}])[0]
-    hourly = _rows(queries.run(con, "rejects_timeseries", bucket="hour", **p))
-    daily = _rows(queries.run(con, "rejects_timeseries", bucket="day", **p))
-    rules = _rows(queries.run(con, "rejects_rules", **p))
-    tops = _rows(queries.run(con, "rejects_top", limit=top, **p))
-    dry = _rows(queries.run(con, "rejects_dryrun", **p))
-    whatif = _rows(queries.run(con, "rejects_whatif_unknown_client", inside_lo=lo, inside_hi=hi, **p))[0]
-    cfg_errors = _rows(queries.run(con, "rejects_config_errors", **p))
-    traffic = _rows(queries.run(con, "rejects_traffic", **p))[0]
+    hourly, daily, rules, tops, dry = got["hourly"], got["daily"], got["rules"], got["top"], got["dry"]
+    whatif, cfg_errors, traffic = got["whatif"][0], got["cfg_errors"], got["traffic"][0]
 
     def clean(rows, keys):
         return [{k: iso(r.get(k)) for k in keys} for r in rows]

@@ -36,7 +36,6 @@ import math
 import os
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from .. import postconf, queries, traffic
@@ -322,22 +321,6 @@ WORKERS = 2
 _LONGEST_FIRST = {"forged": 0, "tune": 1, "traffic": 2, "rejects": 3, "rbl": 4, "rate_rows": 5, "store": 6}
 
 
-def _parallel(con, jobs: dict[str, Callable], timings: dict[str, float]) -> dict[str, Any]:
-    """``{name: job(cursor)}``, the jobs run in threads on cursors of ``con``, in dict order."""
-    def one(name: str, job: Callable) -> Any:
-        t = time.monotonic()
-        cur = queries.cursor(con)
-        try:
-            return job(cur)
-        finally:
-            cur.close()
-            timings[name] = round(time.monotonic() - t, 3)
-
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        futures = {name: pool.submit(one, name, job) for name, job in jobs.items()}
-    return {name: f.result() for name, f in futures.items()}
-
-
 def build(
     store: Store | str | os.PathLike | None = None,
     *,
@@ -360,7 +343,7 @@ def build(
     jobs["traffic"] = lambda c: traffic.summary(c, since, until, limit=limit)
     jobs["store"] = lambda c: _store(store, c, since, until)
     jobs["rate_rows"] = lambda c: queries.run(c, "report_connection_rates", unit_s=_rate_unit(cf), since=since, until=until).fetchall()
-    done = _parallel(con, dict(sorted(jobs.items(), key=lambda j: _LONGEST_FIRST.get(j[0], 99))), timings)
+    done = queries.parallel(con, dict(sorted(jobs.items(), key=lambda j: _LONGEST_FIRST.get(j[0], 99))), workers=WORKERS, timings=timings)
     st, tr = done.pop("store"), done.pop("traffic")
     rate_rows = done.pop("rate_rows")
     secs = done
