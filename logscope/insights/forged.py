@@ -168,8 +168,8 @@ def ours(con, main_cf: postconf.MainCf | None) -> dict:
     }
 
 
-def _register_inside(con, nets: list[str]) -> int:
-    """Temp table forged_inside(client_ip): distinct client addresses inside mynetworks."""
+def _inside(con, nets: list[str]) -> list[str]:
+    """The distinct smtpd client addresses inside mynetworks (temp table forged_inside of the queries)."""
     parsed = []
     for n in nets:
         try:
@@ -185,8 +185,7 @@ def _register_inside(con, nets: list[str]) -> int:
             continue
         if any(a.version == n.version and a in n for n in parsed):
             inside.append(ip)
-    queries.temp_table(con, "forged_inside", client_ip=("varchar", inside))
-    return len(inside)
+    return inside
 
 
 def _action(code: str, o: dict, main_cf) -> str | None:
@@ -241,14 +240,25 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     """
     since, until = parse_when(since), parse_when(until)
     o = ours(con, main_cf)
-    n_inside = _register_inside(con, o["mynetworks"])
+    inside = _inside(con, o["mynetworks"])
+    n_inside = len(inside)
     p = {"since": since, "until": until}
-    queries.run(con, "forged_transactions", **p)
-    rows = _rows(queries.run(con, "forged_patterns", domains=o["domains"], hostnames=o["hostnames"],
-                             addresses=o["addresses"], min_clients=min_clients, min_nets=min_nets,
-                             min_domains=min_domains, window_s=window_s))
-    rdns = _rows(queries.run(con, "forged_rdns", **p))
-    tx = _one(con, "select count(*) filter (where origin = 'reject'), count(distinct (host, queue_id)) filter (where origin = 'accepted') from forged_tx")
+
+    def patterns(c):  # the envelopes (temp table forged_tx), then the rules over them
+        queries.temp_table(c, "forged_inside", client_ip=("varchar", inside))
+        queries.run(c, "forged_transactions", **p)
+        rows = _rows(queries.run(c, "forged_patterns", domains=o["domains"], hostnames=o["hostnames"],
+                                 addresses=o["addresses"], min_clients=min_clients, min_nets=min_nets,
+                                 min_domains=min_domains, window_s=window_s))
+        return rows, _one(c, "select count(*) filter (where origin = 'reject'), "
+                             "count(distinct (host, queue_id)) filter (where origin = 'accepted') from forged_tx")
+
+    def rdns_rows(c):
+        queries.temp_table(c, "forged_inside", client_ip=("varchar", inside))
+        return _rows(queries.run(c, "forged_rdns", **p))
+
+    got = queries.parallel(con, {"patterns": patterns, "rdns": rdns_rows})  # two cursors at once
+    (rows, tx), rdns = got["patterns"], got["rdns"]
     by_code: dict[str, list[dict]] = {}
     for r in rows:
         by_code.setdefault(r["code"], []).append(r)
