@@ -130,11 +130,28 @@ S25R_PCRE = (
 )
 
 
-def ours(con, main_cf: postconf.MainCf | None) -> dict:
-    """Our domains, host names, addresses and mynetworks: from main.cf, else inferred from the log."""
-    servers = [r[0] for r in con.execute(
-        "select distinct regexp_extract(detail, '^\\[([^\\]]+)\\]', 1) from events "
-        "where daemon = 'postscreen' and kind = 'ps_connect' and detail like '[%'").fetchall() if r[0]]
+# what ours() and _inside() read from the log, fetched at once on two cursors
+_OURS_SQL = {
+    "servers": "select distinct regexp_extract(detail, '^\\[([^\\]]+)\\]', 1) from events "
+               "where daemon = 'postscreen' and kind = 'ps_connect' and detail like '[%'",
+    "domains": "select distinct lower(split_part(coalesce(orig_to, recipient), '@', 2)) from events "
+               "where kind = 'delivery' and status = 'sent' and recipient like '%@%' "
+               "and (relay in ('local', 'virtual') or daemon in ('local', 'virtual', 'lmtp'))",
+    "hosts": "select distinct lower(host) from events where daemon = 'smtpd'",
+    "ips": "select distinct client_ip from events where daemon = 'smtpd' and client_ip is not null",
+}
+
+
+def _from_log(con) -> dict[str, list]:
+    got = queries.parallel(con, {k: (lambda c, sql=sql: c.execute(sql).fetchall()) for k, sql in _OURS_SQL.items()})
+    return {k: [r[0] for r in rows if r[0]] for k, rows in got.items()}
+
+
+def ours(con, main_cf: postconf.MainCf | None, log: dict[str, list] | None = None) -> dict:
+    """Our domains, host names, addresses and mynetworks: from main.cf, else inferred from the log
+    (``log``: what :func:`_from_log` read, when the caller has it)."""
+    log = log if log is not None else _from_log(con)
+    servers = log["servers"]
     if main_cf is not None:
         domains = sorted(main_cf.local_domains())
         hostnames = sorted({h.lower() for h in (main_cf.get("myhostname"), main_cf.get("mydomain")) if h})
@@ -151,11 +168,8 @@ def ours(con, main_cf: postconf.MainCf | None) -> dict:
             "mynetworks": [str(n) for n in nets], "mynetworks_unparsed": other,
             "source": "main.cf", "inferred": False,
         }
-    domains = sorted(r[0] for r in con.execute(
-        "select distinct lower(split_part(coalesce(orig_to, recipient), '@', 2)) from events "
-        "where kind = 'delivery' and status = 'sent' and recipient like '%@%' "
-        "and (relay in ('local', 'virtual') or daemon in ('local', 'virtual', 'lmtp'))").fetchall() if r[0])
-    hosts = [r[0] for r in con.execute("select distinct lower(host) from events where daemon = 'smtpd'").fetchall() if r[0]]
+    domains = sorted(log["domains"])
+    hosts = log["hosts"]
     hostnames = sorted({f"{h}.{d}" for h in hosts for d in domains if "." not in h} | {h for h in hosts if "." in h})
     nets = ["127.0.0.1/32", "::1/128"] + [f"{s}/{32 if ':' not in s else 128}" for s in servers]
     return {
@@ -168,15 +182,14 @@ def ours(con, main_cf: postconf.MainCf | None) -> dict:
     }
 
 
-def _inside(con, nets: list[str]) -> list[str]:
-    """The distinct smtpd client addresses inside mynetworks (temp table forged_inside of the queries)."""
+def _inside(ips: list[str], nets: list[str]) -> list[str]:
+    """The distinct smtpd client addresses ``ips`` inside mynetworks (temp table forged_inside of the queries)."""
     parsed = []
     for n in nets:
         try:
             parsed.append(ipaddress.ip_network(n, strict=False))
         except ValueError:
             pass
-    ips = [r[0] for r in con.execute("select distinct client_ip from events where daemon = 'smtpd' and client_ip is not null").fetchall()]
     inside = []
     for ip in ips:  # distinct addresses, not rows
         try:
@@ -239,8 +252,9 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     :class:`logscope.postconf.MainCf` or None (then our domains are inferred).
     """
     since, until = parse_when(since), parse_when(until)
-    o = ours(con, main_cf)
-    inside = _inside(con, o["mynetworks"])
+    log = _from_log(con)
+    o = ours(con, main_cf, log)
+    inside = _inside(log["ips"], o["mynetworks"])
     n_inside = len(inside)
     p = {"since": since, "until": until}
 
