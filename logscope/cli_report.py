@@ -96,8 +96,11 @@ def _report(store, since, until, last, fmt: RFmt, output, main_cf, top: int) -> 
     from . import render
 
     with guard():
+        charts = render.preload_charts() if fmt == RFmt.html else None
         doc = render.build(Store(store) if store else None, since=_last(last) if last else _when(since), until=_when(until),
                            main_cf=main_cf, limit=top)
+        if charts is not None:
+            charts.join()
         _emit(doc, fmt, output)
     raise typer.Exit(_exit_for(doc))
 

@@ -288,8 +288,11 @@ def _run(cfg: Config, fmt: str, output) -> Result:
         since = None
     else:
         since = newest - dt.timedelta(seconds=span_seconds(cfg.first_run))
+    charts = render.preload_charts() if fmt != "prometheus" else None  # the mail and most outputs carry HTML
     doc = render.build(store, since=since, until=None, main_cf=cfg.main_cf, unparsed_share=cfg.unparsed_share,
                        min_severity=cfg.attention)
+    if charts is not None:
+        charts.join()
     res.doc = doc
     res.attention = render.attention(doc, cfg.attention)
     res.exit_code = 1 if res.attention else 0

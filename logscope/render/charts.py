@@ -29,9 +29,17 @@ def _label(s) -> str:
 
 def _png(fig) -> str:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    fig.tight_layout()
+    fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def warm_up() -> None:
+    """Draw and encode a 1x1 figure: loads the Agg backend and the font cache."""
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_title("x")
+    _png(fig)
 
 
 def _empty(ax, msg: str) -> None:
@@ -51,11 +59,16 @@ def rejects_over_time(c: dict) -> str:
     if len(classes) > MAX_CLASSES:
         rest = [sum(v) for v in zip(*(c["series"][k] for k in classes[MAX_CLASSES:]))]
         series["(other classes)"] = rest
-    width = c["bucket_s"] / 86400 * 0.9
+    # stacked steps, one filled area per class (a bar per bucket and class draws ~10x slower)
+    edges = xs + [xs[-1] + dt.timedelta(seconds=c["bucket_s"])]
     bottom = [0] * len(xs)
     for i, (k, v) in enumerate(series.items()):
-        ax.bar(xs, v, width=width, bottom=bottom, label=_label(k), color=COLORS[i % len(COLORS)], align="edge")
-        bottom = [a + b for a, b in zip(bottom, v)]
+        top = [a + b for a, b in zip(bottom, v)]
+        ax.fill_between(edges, bottom + bottom[-1:], top + top[-1:], step="post", linewidth=0,
+                        label=_label(k), color=COLORS[i % len(COLORS)])
+        bottom = top
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(bottom=0)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(ax.xaxis.get_major_locator()))
     ax.set_ylabel(f"refused per {_bucket_name(c['bucket_s'])}")
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
