@@ -325,6 +325,25 @@ def _count(counter: Counter, column: pa.ChunkedArray) -> None:
 
 def decode_lines(data: bytes) -> tuple[pa.Array, int]:
     """Split a chunk of whole lines into a string array; count lines with invalid UTF-8."""
+    # split the bytes as they are and let the cast to string check the UTF-8 (no Python str)
+    width = pa.int32() if len(data) < (1 << 31) - 1 else pa.int64()
+    whole = pa.Array.from_buffers(
+        pa.binary() if width == pa.int32() else pa.large_binary(),
+        1,
+        [None, pa.array([0, len(data)], width).buffers()[1], pa.py_buffer(data)],
+    )
+    try:
+        lines = pc.cast(pc.list_flatten(pc.split_pattern(whole, b"\n")), pa.string())
+    except pa.ArrowInvalid:  # not UTF-8: line by line
+        return _decode_lines_slow(data)
+    if data.endswith(b"\n"):
+        lines = lines.slice(0, len(lines) - 1)
+    if b"\r" in data:
+        lines = pc.utf8_rtrim(lines, "\r")
+    return lines, 0
+
+
+def _decode_lines_slow(data: bytes) -> tuple[pa.Array, int]:
     if data.endswith(b"\n"):
         data = data[:-1]
     bad = 0
