@@ -8,6 +8,9 @@ Library API (the CLI and the notebooks use the same calls)::
     logscope.run(con, "store_kinds").df()        # a named query from queries/
     logscope.status("~/mailstore")               # what the store holds
 """
+import sys
+import types
+
 from .errors import LogscopeError
 from .queries import open, run, status  # noqa: A004
 from .store import Store
@@ -16,11 +19,20 @@ __version__ = "0.1.0"
 __all__ = ["LogscopeError", "Store", "ingest", "open", "run", "status", "__version__"]
 
 
-def __getattr__(name: str):
-    # ingest pulls in pyarrow and numpy (~0.4 s): loaded when first used, not by every command
-    if name == "ingest":
+class _Package(types.ModuleType):
+    """``logscope.ingest`` is the function, loaded on first use: it pulls in pyarrow and numpy
+    (~0.4 s) that the query commands do not need. The setter ignores the import system, which
+    would otherwise replace the function with the submodule of the same name when it loads it."""
+
+    @property
+    def ingest(self):
         from .ingest import ingest
 
-        globals()["ingest"] = ingest  # shadows the submodule attribute the import just set
         return ingest
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+    @ingest.setter
+    def ingest(self, value) -> None:
+        pass
+
+
+sys.modules[__name__].__class__ = _Package
