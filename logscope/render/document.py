@@ -318,7 +318,7 @@ def _store_findings(s: dict, unparsed_share: float) -> list[dict]:
 # The parts run two at a time, each on its own DuckDB cursor: a part's queries leave a core idle
 # much of the time (single-threaded operators, Python between queries). Longest first.
 WORKERS = 2
-_LONGEST_FIRST = {"forged": 0, "tune": 1, "traffic": 2, "rejects": 3, "rbl": 4, "rate_rows": 5, "store": 6}
+_LONGEST_FIRST = {"tune": 0, "forged": 1, "traffic": 2, "rejects": 3, "rbl": 4, "rate_rows": 5, "store": 6}
 
 
 def build(
