@@ -176,7 +176,7 @@ def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[l
         taken = hit.to_numpy(zero_copy_only=False)
         if not taken.any():
             continue
-        m = pc.extract_regex(body.filter(hit), rule.extract or rule.pattern)
+        m = _capture(body.filter(hit), rule)
         t = _rule_table(rule, m, rows[taken])
         if grammar.finish is not None:
             t = grammar.finish(t)
@@ -185,6 +185,23 @@ def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[l
         body = body.filter(pa.array(keep))
         rows = rows[keep]
     return tables, rows
+
+
+def _capture(body: pa.Array, rule: Rule) -> pa.StructArray:
+    """The rule's groups on rows its pattern matched (with its cheaper extract pattern(s) if any)."""
+    if not isinstance(rule.extract, tuple):
+        return pc.extract_regex(body, rule.extract or rule.pattern)
+    passes = [pc.extract_regex(body, p) for p in rule.extract]
+    names = [f.name for m in passes for f in m.type]
+    fields = [m.field(i) for m in passes for i in range(m.type.num_fields)]
+    ok = passes[0].is_valid()
+    for m in passes[1:]:
+        ok = pc.and_(ok, m.is_valid())
+    if not pc.all(ok).as_py():  # a shape the passes do not cover: the full pattern on those rows
+        miss = pc.invert(ok)
+        full = pc.extract_regex(body.filter(miss), rule.pattern)
+        fields = [pc.replace_with_mask(f, miss, full.field(name)) for f, name in zip(fields, names)]
+    return pa.StructArray.from_arrays(fields, names)
 
 
 def _rule_table(rule: Rule, matched: pa.StructArray, rows: np.ndarray) -> pa.Table:

@@ -42,8 +42,10 @@ class Rule:
     samples: tuple[str, ...] = ()
     # Optional cheaper pattern for the capture pass, run only on the rows ``pattern`` took:
     # it must give the same values there for the groups it has (fewer groups, one-pass for
-    # RE2); finish() derives the rest. tests/test_grammars.py checks it on the samples.
-    extract: str | None = None
+    # RE2); finish() derives the rest. Or a tuple of such patterns, each with at most 4
+    # groups (RE2's one-pass matcher takes no more), whose groups are merged; a row that one
+    # of them misses is captured with ``pattern``. tests/test_rule_extract.py checks them.
+    extract: str | tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

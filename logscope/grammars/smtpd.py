@@ -227,6 +227,11 @@ RULES = (
     Rule(
         "client",
         r"^" + _QID + r": client=" + _CLIENT + r", orig_queue_id=(?P<orig_queue_id>[0-9A-Za-z]+), orig_client=(?P<detail>\S+)$",
+        extract=(  # two one-pass captures: 3.6 -> 1.3 us a line
+            r"^(?P<queue_id>[0-9A-Za-z]{5,20}): client=(?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\]",
+            r"^[0-9A-Za-z]{5,20}: client=[^\s\[\]]*\[[^\]\s]*\](?::(?:(?P<client_port>\d+)|unknown))?, "
+            r"orig_queue_id=(?P<orig_queue_id>[0-9A-Za-z]+), orig_client=(?P<detail>\S+)$",
+        ),
         samples=("0905B21A0E5: client=localhost[127.0.0.1], orig_queue_id=AA4F721A0DA, orig_client=unknown[127.0.0.90]",),
     ),
     Rule(
@@ -242,6 +247,11 @@ RULES = (
         "tls",
         r"^(?:(?P<detail>Anonymous|Untrusted|Trusted|Verified) )?TLS connection established (?:from|to) " + _CLIENT
         + r": (?P<tls>.*)$",
+        # two one-pass captures (the second a search from " from "/" to "): 2.9 -> 1.6 us a line
+        extract=(
+            r"^(?:(?P<detail>Anonymous|Untrusted|Trusted|Verified) )?TLS ",
+            r" (?:from|to) (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\]:(?:(?P<client_port>\d+):|unknown:)? (?P<tls>.*)$",
+        ),
         samples=(
             "Anonymous TLS connection established from localhost[127.0.0.1]: TLSv1.3 with cipher "
             "TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS (2048 bits)",
