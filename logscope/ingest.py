@@ -186,9 +186,15 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
         pool.engage(1 << 62 if src.is_stdin else src.size * (6 if kind else 1) - rec["offset"])
         inflight: deque = deque()
 
+        # a plain file's chunks are read again by the workers from the file: cheaper than
+        # pickling 8 MiB through a pipe
+        direct = pool.parallel and not src.is_stdin and kind is None
+
         def collect(job) -> None:
-            fut, first, raw_bytes = job
-            done: ChunkResult = fut.result()
+            fut, first, raw_bytes, args = job
+            done: ChunkResult | None = fut.result()
+            if done is None:  # the file changed under the worker: parse what this process read
+                done = parse_chunk(*args)
             if done.bad_utf8:
                 sr.warnings.append(f"{src.name}: {done.bad_utf8} line(s) from line {first} on are not valid UTF-8; kept with \\xNN escapes")
             tx.add(done.files)
@@ -204,8 +210,10 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
         for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial):
             start = years.snapshot()
             years.advance(chunk.data)
-            job = pool.submit(parse_chunk, chunk.data, sid, line_no, tz, start, str(tx.staging), tx.next_name())
-            inflight.append((job, line_no, chunk.raw_bytes))
+            args = (chunk.data, sid, line_no, tz, start, str(tx.staging), tx.next_name())
+            payload = FileSlice(src.path, chunk.start, len(chunk.data), _edges(chunk.data)) if direct else chunk.data
+            job = pool.submit(parse_chunk, payload, *args[1:])
+            inflight.append((job, line_no, chunk.raw_bytes, args))
             line_no += chunk.data.count(b"\n") + (not chunk.data.endswith(b"\n"))
             while len(inflight) > pool.depth:
                 collect(inflight.popleft())
@@ -256,8 +264,38 @@ class ChunkResult:
     files: list[str]
 
 
-def parse_chunk(data: bytes, source: str, first_line_no: int, tz: str, years: envelope.YearState, staging: str, name: str) -> ChunkResult:
-    """Decode, parse and stage one chunk of whole lines (runs in a worker process)."""
+@dataclass(frozen=True)
+class FileSlice:
+    """Where a chunk of a plain file lies, for a worker to read it itself; ``edges`` are its
+    first and last bytes as the reader saw them, to notice a file rewritten meanwhile."""
+
+    path: str
+    start: int
+    length: int
+    edges: bytes
+
+    def read(self) -> bytes | None:
+        try:
+            with open(self.path, "rb") as fh:
+                data = os.pread(fh.fileno(), self.length, self.start)
+        except OSError:
+            return None
+        return data if len(data) == self.length and _edges(data) == self.edges else None
+
+
+def _edges(data: bytes) -> bytes:
+    return bytes(data[:64]) + bytes(data[-64:])
+
+
+def parse_chunk(data: bytes | FileSlice, source: str, first_line_no: int, tz: str, years: envelope.YearState, staging: str, name: str) -> ChunkResult | None:
+    """Decode, parse and stage one chunk of whole lines (runs in a worker process).
+
+    None when ``data`` is a :class:`FileSlice` whose bytes are no longer those the reader saw.
+    """
+    if isinstance(data, FileSlice):
+        data = data.read()
+        if data is None:
+            return None
     lines, bad_utf8 = decode_lines(data)
     parsed = parse.parse_lines(lines, source=source, first_line_no=first_line_no, tz=tz, years=years)
     root = Path(staging)
@@ -303,6 +341,11 @@ class Workers:
         ctx.set_forkserver_preload(["logscope.ingest"])
         self._pool = ProcessPoolExecutor(self.n, mp_context=ctx)
         self.depth = self.n + 1
+
+    @property
+    def parallel(self) -> bool:
+        """True once worker processes parse the chunks."""
+        return self._pool is not None
 
     def __enter__(self) -> "Workers":
         return self

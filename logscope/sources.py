@@ -211,6 +211,7 @@ def _zstd_error() -> tuple[type[BaseException], ...]:
 class Chunk:
     data: bytes  # whole lines, each ending in \n except possibly at end of stream
     raw_bytes: int  # compressed bytes consumed so far
+    start: int = 0  # offset of data in the decompressed stream (the file offset of a plain file)
 
 
 @dataclass
@@ -251,19 +252,26 @@ def read_chunks(
         except errors as exc:
             result.truncated = str(exc) or type(exc).__name__
             block = b""
-        data = carry + block
-        cut = data.rfind(b"\n")
+        cut = block.rfind(b"\n")
         if cut >= 0:
-            yield Chunk(data[: cut + 1], counting.count)
+            # one copy: the carried line start and the block up to its last newline
+            data = carry + memoryview(block)[: cut + 1] if carry else block if cut + 1 == len(block) else block[: cut + 1]
+            yield Chunk(data, counting.count, offset)
+            offset += len(data)
+            carry = block[cut + 1 :]
+        elif b"\n" in carry:  # what is left of the head, before the first block
+            data = carry + block
+            cut = data.rfind(b"\n")
+            yield Chunk(data[: cut + 1], counting.count, offset)
             offset += cut + 1
             carry = data[cut + 1 :]
         else:
-            carry = data
+            carry = carry + block
         if not block or result.truncated:
             break
     if carry:
         if keep_partial or result.truncated:
-            yield Chunk(carry, counting.count)
+            yield Chunk(carry, counting.count, offset)
             offset += len(carry)
         else:
             result.partial_tail = True

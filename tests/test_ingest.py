@@ -292,3 +292,25 @@ def test_buckets_are_utc_whatever_the_machine_zone(tmp_path):
     code = "import logscope; print(logscope.open(%r).execute(\"select date_trunc('day', ts)::date from events\").fetchone()[0])" % str(tmp_path / "st")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, TZ="Asia/Tokyo"))
     assert out.stdout.strip() == "2026-11-06", out.stderr
+
+
+def test_file_slice_notices_a_rewritten_file(tmp_path):
+    """Workers re-read a plain file's chunk; a chunk whose bytes changed is not parsed there."""
+    import datetime as dt
+
+    from logscope import envelope
+    from logscope.ingest import FileSlice, _edges, parse_chunk
+
+    log = tmp_path / "mail.log"
+    data = b"Nov  6 10:00:01 mx1 postfix/smtpd[1]: connect from a[192.0.2.1]\n" * 3
+    log.write_bytes(data)
+    years = envelope.YearState(anchor=dt.date(2026, 11, 27))
+    staging = tmp_path / "staging"
+    good = FileSlice(str(log), 0, len(data), _edges(data))
+    assert good.read() == data
+    done = parse_chunk(good, "s", 1, "UTC", years.snapshot(), str(staging), "t-1")
+    assert (done.lines, done.events) == (3, 3)
+    log.write_bytes(data.replace(b"a[192", b"b[192"))
+    assert parse_chunk(good, "s", 1, "UTC", years.snapshot(), str(staging), "t-2") is None
+    log.write_bytes(data[:10])
+    assert good.read() is None
