@@ -162,6 +162,18 @@ _DISCONNECT = (
     r"^disconnect from (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\](?::(?:(?P<client_port>\d+)|unknown))?"
     r"(?: (?P<commands>.*))?$"
 )
+# One-pass capture pieces for Rule.extract (RE2 takes its fast matcher only with at most 4
+# groups and no choice that needs lookahead, hence ":port: | :unknown: | : " spelt out).
+# STAGE as a plain word: the alternatives all are [A-Z][A-Z-]* words followed by a space.
+_X_LOST = (
+    r"(?P<kind>lost connection|timeout|too many errors) after (?P<stage>[A-Z][A-Z-]*) "
+    r"(?:\((?:approximately )?(?P<size>\d+) bytes\) )?from "
+)
+# searched from the first " from ": nothing before it in these lines contains one
+_X_FROM_CLIENT = (
+    r" from (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\](?::(?:(?P<client_port>\d+)|unknown))?"
+    r"(?: (?P<detail>.+))?$"
+)
 _ACTIONS = r"(?P<action>reject|reject_warning|defer|hold|discard|filter|redirect|bcc|warn|info|hangup|delay|permit|milter-[a-z]+)"
 
 RULES = (
@@ -208,6 +220,7 @@ RULES = (
     Rule(
         None,
         r"^" + _LOST,
+        extract=(r"^" + _X_LOST, _X_FROM_CLIENT),  # 3.3 -> 2.0 us a line
         samples=(
             "lost connection after AUTH from unknown[127.0.0.88]",
             "lost connection after DATA (38 bytes) from unknown[127.0.0.81]",
@@ -218,6 +231,7 @@ RULES = (
     Rule(
         None,
         r"^" + _QID + ": " + _LOST,
+        extract=(r"^(?P<queue_id>[0-9A-Za-z]{5,20}): " + _X_LOST, _X_FROM_CLIENT),  # 3.7 -> 1.1 us a line
         samples=(
             "NOQUEUE: lost connection after CONNECT from unknown[2001:db8::25]",
             "4F1A22C01A: timeout after END-OF-MESSAGE from localhost[127.0.0.1]",
@@ -238,6 +252,12 @@ RULES = (
         "client",
         r"^(?:" + _QID + r": )?client=" + _CLIENT + r"(?:, sasl_method=(?P<sasl_method>[^,\s]*))?"
         r"(?:, sasl_username=(?P<sasl_username>[^,]*))?(?:, (?P<detail>.*))?$",
+        extract=(  # 4.3 -> 3.1 us a line; the second is searched from the client's "]", the first in the line
+            r"^(?:(?P<queue_id>[0-9A-Za-z]{5,20}): )?client=(?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\]"
+            r"(?::(?:(?P<client_port>\d+)|unknown))?",
+            r"\](?::\d+|:unknown)?(?:, sasl_method=(?P<sasl_method>[^,\s]*))?(?:, sasl_username=(?P<sasl_username>[^,]*))?"
+            r"(?:, (?P<detail>.*))?$",
+        ),
         samples=(
             "4A6B321A0E2: client=unknown[127.0.0.40], sasl_method=PLAIN, sasl_username=alice@example.com",
             "client=example.com[192.0.2.1], helo=example.com",
@@ -291,6 +311,11 @@ RULES = (
         "sasl_failed",
         r"^warning: " + _CLIENT + r": SASL (?P<sasl_method>[A-Za-z0-9_-]+) authentication failed"
         r"(?:: (?P<detail>.*?))?(?:, sasl_username=(?P<sasl_username>.*))?$",
+        extract=(  # 4.1 -> 2.0 us a line; " authentication failed" is searched (its first place in the line)
+            r"^warning: (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\]:(?:(?P<client_port>\d+):|unknown:)? "
+            r"SASL (?P<sasl_method>[A-Za-z0-9_-]+) ",
+            r" authentication failed(?:: (?P<detail>.*?))?(?:, sasl_username=(?P<sasl_username>.*))?$",
+        ),
         const={"severity": "warning"},
         samples=(
             "warning: unknown[127.0.0.88]: SASL LOGIN authentication failed: authentication failure, sasl_username=alice@example.com",
