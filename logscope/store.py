@@ -152,6 +152,7 @@ def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[
             # line_no is unique: a dictionary only costs time and space (-10% write time, -11% size)
             use_dictionary=[n for n in names if n not in _NO_STATS and n != "line_no"],
             row_group_size=1 << 20,
+            write_batch_size=1 << 16,  # fewer, larger column batches: -5-10% write time
         )
         out.append(str(rel))
     return out
