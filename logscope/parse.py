@@ -162,6 +162,12 @@ def parse_lines(
     return Parsed(events=events, unparsed=unparsed, skipped=skipped, lines=n)
 
 
+# (grammar, rule number) -> the rule took at least half the rows it was tried on, last time.
+# Such a rule skips the capture-free test: capturing outright costs less than testing the
+# rows and capturing those it takes (one process's own history; the output is the same).
+_DENSE: dict[tuple[str, int], bool] = {}
+
+
 def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[list[pa.Table], np.ndarray]:
     """Run a grammar's rules on ``body``; return matched tables (with ``_row``) and the rows left.
 
@@ -169,14 +175,23 @@ def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[l
     the rows it takes: capturing on rows that fail costs several times more.
     """
     tables = []
-    for rule in grammar.rules + (DIAGNOSTIC,):
+    for k, rule in enumerate(grammar.rules + (DIAGNOSTIC,)):
         if not len(rows):
             break
-        hit = pc.fill_null(pc.match_substring_regex(body, rule.pattern), False)
-        taken = hit.to_numpy(zero_copy_only=False)
-        if not taken.any():
+        key = (grammar.name, k)
+        if rule.extract is None and _DENSE.get(key):
+            # took most of its rows last time: capture at once, the misses are null
+            m = pc.extract_regex(body, rule.pattern)
+            hit = m.is_valid()
+            taken = hit.to_numpy(zero_copy_only=False)
+            m = m.filter(hit) if taken.any() else None
+        else:
+            hit = pc.fill_null(pc.match_substring_regex(body, rule.pattern), False)
+            taken = hit.to_numpy(zero_copy_only=False)
+            m = _capture(body.filter(hit), rule) if taken.any() else None
+        _DENSE[key] = np.count_nonzero(taken) * 2 >= len(taken)
+        if m is None:
             continue
-        m = _capture(body.filter(hit), rule)
         t = _rule_table(rule, m, rows[taken])
         if grammar.finish is not None:
             t = grammar.finish(t)
