@@ -732,11 +732,11 @@ def _lookup_errors(t: pa.Table) -> pa.Table:
     is4 = pc.and_(v4.is_valid(), pc.invert(is6))  # 32 nibbles also start with four digit labels
     ip = pc.if_else(is4, pc.binary_join_element_wise(v4.field("d"), v4.field("c"), v4.field("b"), v4.field("a"), "."),
                     _NULL_STR)
-    if pc.any(is6).as_py():  # rare: rebuild the canonical IPv6 text for these rows only
-        hexes = pc.utf8_reverse(pc.replace_substring(v6.field("nibbles"), ".", ""))
-        text6 = [str(ipaddress.IPv6Address(int(h, 16))) if ok else None
-                 for h, ok in zip(hexes.to_pylist(), is6.to_pylist())]
-        ip = pc.coalesce(ip, pa.array(text6, _STR))
+    if pc.any(is6).as_py():  # rebuild the canonical IPv6 text, once per distinct address
+        nibbles = pc.dictionary_encode(v6.field("nibbles").filter(is6))
+        hexes = pc.utf8_reverse(pc.replace_substring(nibbles.dictionary, ".", ""))
+        text6 = pa.array([str(ipaddress.IPv6Address(int(h, 16))) for h in hexes.to_pylist()], _STR)
+        ip = pc.coalesce(ip, pc.replace_with_mask(pa.nulls(n, _STR), is6, text6.take(nibbles.indices)))
     # a domain query (RHSBL): the zone is known only when it is a well-known one
     known = pa.nulls(n, _STR)
     if not pc.all(pc.or_(is4, is6)).as_py():  # usually every query is an address
