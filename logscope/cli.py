@@ -11,6 +11,7 @@ Exit codes (also in the README):
 """
 from __future__ import annotations
 
+import os
 import sys
 from enum import Enum
 from pathlib import Path
@@ -91,4 +92,16 @@ for _name in ("cli_intel", "cli_tune", "cli_report"):
 
 
 def main() -> None:  # console script entry point
-    app()
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe: nothing more can be said
+            pass
+        # Every file is written and closed by now (stores commit atomically; reports are renamed
+        # into place). Skipping the interpreter's teardown (DuckDB's and the modules' finalisers)
+        # saves 0.1-0.2 s per command, which matters for monitoring that polls.
+        os._exit(code)

@@ -87,24 +87,28 @@ def cursor(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
 
 
 def parallel(con: duckdb.DuckDBPyConnection, jobs: dict[str, Callable], *, workers: int = 2,
-             timings: dict[str, float] | None = None) -> dict[str, Any]:
+             timings: dict[str, float] | None = None, on_con: str | None = None) -> dict[str, Any]:
     """``{name: job(cursor)}``: each job runs in a thread on its own :func:`cursor` of ``con``,
     ``workers`` at a time, started in dict order (put the longest first). A job sees the views,
-    not ``con``'s TEMP tables. DuckDB releases the GIL while it works, so two jobs keep two cores
+    not ``con``'s TEMP tables; the job named ``on_con`` runs on ``con`` itself, in the calling
+    thread, and sees them. DuckDB releases the GIL while it works, so two jobs keep two cores
     busy where one query alone often leaves one idle."""
-    def one(name: str, job: Callable) -> Any:
+    def one(name: str, job: Callable, c=None) -> Any:
         t = time.monotonic()
-        cur = cursor(con)
+        cur = c if c is not None else cursor(con)
         try:
             return job(cur)
         finally:
-            cur.close()
+            if c is None:
+                cur.close()
             if timings is not None:
                 timings[name] = round(time.monotonic() - t, 3)
 
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {name: pool.submit(one, name, job) for name, job in jobs.items()}
-    return {name: f.result() for name, f in futures.items()}
+    here = {on_con: jobs[on_con]} if on_con in jobs else {}
+    with ThreadPoolExecutor(max_workers=max(1, workers - len(here))) as pool:
+        futures = {name: pool.submit(one, name, job) for name, job in jobs.items() if name not in here}
+        done = {name: one(name, job, con) for name, job in here.items()}
+    return {name: done[name] if name in done else futures[name].result() for name in jobs}
 
 
 def _schemas(con: duckdb.DuckDBPyConnection, files: list[str]) -> int:

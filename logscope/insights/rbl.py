@@ -153,8 +153,11 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
     pin(con, PINNED)
     # one query gathers everything per zone (also what rbl_lookup_errors, rbl_overlap,
     # rbl_postscreen_rank and rbl_daily answer on their own), so the store is read once
-    zrows = _rows(queries.run(con, "rbl_zones", inside_lo=lo, inside_hi=hi, **p))
-    traffic = _rows(queries.run(con, "rbl_traffic", **p))[0]
+    got = queries.parallel(con, {
+        "zones": lambda c: _rows(queries.run(c, "rbl_zones", inside_lo=lo, inside_hi=hi, **p)),  # on con: reads the pins
+        "traffic": lambda c: _rows(queries.run(c, "rbl_traffic", **p))[0],
+    }, on_con="zones")
+    zrows, traffic = got["zones"], got["traffic"]
 
     sites = _config.sites(main_cf) if main_cf is not None else []
     by_zone_sites: dict[str, list] = {}
