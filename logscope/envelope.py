@@ -332,13 +332,29 @@ def _timestamps(stamp: pa.DictionaryArray, iso_stamp: pa.Array | None, trad: np.
         # journalctl's +0100 -> +01:00; bare +01 -> +01:00
         text = pc.replace_substring_regex(text, r"([+-]\d\d)(\d\d)$", r"\1:\2")
         text = pc.replace_substring_regex(text, r"([+-]\d\d)$", r"\1:00")
-        zoned = pc.cast(pc.if_else(has_zone, text, None), TS, safe=False) if pc.any(has_zone).as_py() else pa.nulls(len(idx), TS)
+        zoned = _cast_or_null(pc.if_else(has_zone, text, None), TS) if pc.any(has_zone).as_py() else pa.nulls(len(idx), TS)
         if pc.any(pc.invert(has_zone)).as_py():
-            naive = pc.cast(pc.if_else(has_zone, None, text), pa.timestamp("us"))
+            naive = _cast_or_null(pc.if_else(has_zone, None, text), pa.timestamp("us"))
             zoned = pc.coalesce(zoned, to_utc(naive, tz))
         out[idx] = _np(pc.fill_null(pc.cast(zoned, pa.int64()), 0))
         valid[idx] = _np(zoned.is_valid())
     return pa.Array.from_pandas(out, mask=~valid, type=pa.int64()).cast(TS) if n else pa.array([], TS)
+
+
+def _cast_or_null(text: pa.Array, typ: pa.DataType) -> pa.Array:
+    """ISO stamp texts cast to ``typ``; a text that is no valid time (2026-11-97T..., hour 25) is
+    null, like an impossible traditional stamp, instead of failing the whole batch."""
+    try:
+        return pc.cast(text, typ, safe=False)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        d = pc.dictionary_encode(text)
+        one = []
+        for v in d.dictionary.to_pylist():  # rare: only batches that hold a bad stamp
+            try:
+                one.append(pa.array([v]).cast(typ, safe=False)[0].value)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                one.append(None)
+        return pa.array(one, pa.int64()).cast(typ).take(d.indices)
 
 
 def _days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:

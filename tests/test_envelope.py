@@ -39,6 +39,19 @@ def test_formats(line, ts, host, program, pid, body):
     assert (env.host[0].as_py(), env.program[0].as_py(), env.pid[0].as_py(), env.body[0].as_py()) == (host, program, pid, body)
 
 
+def test_impossible_iso_stamps_are_null_not_fatal():
+    # like "Feb 30" in a traditional stamp: the line keeps its envelope, ts is null, the batch survives
+    env = _parse([
+        "2026-11-97T10:00:00+00:00 mx1 postfix/qmgr[1]: a",
+        "2026-11-06T10:00:00+00:00 mx1 postfix/qmgr[1]: b",
+        "2026-13-06T25:61:00 mx1 postfix/qmgr[1]: c",
+        "2026-11-06T10:00:00 mx1 postfix/qmgr[1]: d",
+    ])
+    assert list(env.ok) == [True] * 4
+    assert env.ts.to_pylist() == [None, dt.datetime(2026, 11, 6, 10, tzinfo=UTC), None, dt.datetime(2026, 11, 6, 10, tzinfo=UTC)]
+    assert env.body.to_pylist() == ["a", "b", "c", "d"]
+
+
 def test_local_zone_to_utc_and_dst():
     env = _parse(["Jul  1 12:00:00 h postfix/smtpd[1]: a", "Mar 29 02:30:00 h postfix/smtpd[1]: gap"], tz="Europe/Berlin", anchor=dt.date(2026, 11, 1))
     assert env.ts[0].as_py() == dt.datetime(2026, 7, 1, 10, 0, tzinfo=UTC)
