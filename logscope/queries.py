@@ -138,8 +138,14 @@ def _view_catalog() -> dict[Path, tuple[set[str], str]]:
 
 
 def _mentions(body: str, names: Iterable[str]) -> set[str]:
-    words = {w.lower() for w in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", body)}
-    return {n for n in names if n in words}
+    """The view and macro names that ``body`` reads: a view after ``from``/``join`` (or a comma in a
+    from list), a macro before ``(``. Column names that happen to equal a view's (``count(*) as
+    messages``) are no dependencies."""
+    used = set(re.findall(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)", body, re.I))
+    used |= set(re.findall(r",\s*([A-Za-z_][A-Za-z0-9_]*)\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:where|join|$|;)", body, re.I))
+    used |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", body))
+    used = {w.lower() for w in used}
+    return {n for n in names if n in used}
 
 
 def _view_files(views: Iterable[str] | None) -> list[Path]:
