@@ -317,10 +317,7 @@ def _timestamps(stamp: pa.DictionaryArray, iso_stamp: pa.Array | None, trad: np.
         # the time of day and its validity, once per distinct stamp
         tod_u = hh_u * 3600 + mm_u * 60 + ss_u
         tod_ok_u = (hh_u < 24) & (mm_u < 60) & (ss_u < 61) & (hh_u >= 0)
-        good = (m >= 1) & (day >= 1) & (day <= _month_days(yrs, m)) & tod_ok_u[codes]
-        secs = _days_from_civil(yrs, m, day) * 86400 + tod_u[codes]
-        naive = pa.array(secs * 1_000_000, pa.int64(), mask=~good).cast(pa.timestamp("us"))
-        utc = to_utc(naive, tz)
+        utc = _civil_to_utc(yrs, m, day, tod_u[codes], tod_ok_u[codes], tz)
         if all_trad:
             return utc
         out[idx] = _np(pc.fill_null(pc.cast(utc, pa.int64()), 0))
@@ -392,12 +389,25 @@ def stamp_to_utc(text: pa.Array, line_ts: pa.Array, tz: str) -> pa.Array:
         return pa.array([], TS)
     parts = pc.extract_regex(text, "^" + _TRAD + "$")
     line_local = pc.local_timestamp(pc.cast(line_ts, pa.timestamp("us", tz=tz))) if tz not in ("UTC", "Etc/UTC") else line_ts
-    line_year = pc.year(line_local)
-    line_month = pc.month(line_local)
-    mon = pc.add(pc.index_in(parts.field("mon"), pa.array(MONTHS)), 1)
-    year = pc.if_else(pc.greater(mon, pc.add(line_month, 6)), pc.subtract(line_year, 1), line_year)
-    s = pc.binary_join_element_wise(
-        pc.cast(year, pa.string()), parts.field("mon"), pc.utf8_ltrim_whitespace(parts.field("day")), parts.field("time"), " "
-    )
-    naive = pc.strptime(s, format="%Y %b %d %H:%M:%S", unit="us", error_is_null=True)
+    line_year = _np(pc.fill_null(pc.year(line_local), 1970)).astype(np.int64)
+    line_month = _np(pc.fill_null(pc.month(line_local), 1)).astype(np.int64)
+    m = _np(pc.fill_null(pc.index_in(parts.field("mon"), pa.array(MONTHS)), -1)).astype(np.int64) + 1
+    years = np.where(m > line_month + 6, line_year - 1, line_year)
+
+    def num(a: pa.Array) -> np.ndarray:  # digits -> int, anything else (no match) -> -1
+        a = pc.utf8_trim_whitespace(a)
+        return _np(pc.fill_null(pc.cast(pc.if_else(pc.match_substring_regex(a, r"^\d+$"), a, "-1"), pa.int64()), -1))
+
+    hh, mm, ss = (num(pc.utf8_slice_codeunits(parts.field("time"), i, i + 2)) for i in (0, 3, 6))
+    day = num(parts.field("day"))
+    ok = parts.is_valid().to_numpy(zero_copy_only=False) & _np(line_local.is_valid())
+    return _civil_to_utc(years, m, day, hh * 3600 + mm * 60 + ss, ok & (hh >= 0) & (hh < 24) & (mm >= 0) & (mm < 60) & (ss >= 0) & (ss < 61), tz)
+
+
+def _civil_to_utc(years: np.ndarray, m: np.ndarray, day: np.ndarray, tod: np.ndarray, tod_ok: np.ndarray, tz: str) -> pa.Array:
+    """UTC timestamps of local civil times in ``tz`` (year, month, day, seconds of the day); null where
+    the date or the time is impossible (Feb 30, hour 25). Shared by line stamps and embedded stamps."""
+    good = (m >= 1) & (m <= 12) & (day >= 1) & (day <= _month_days(years, np.clip(m, 1, 12))) & tod_ok
+    secs = _days_from_civil(years, np.clip(m, 1, 12), np.maximum(day, 1)) * 86400 + tod
+    naive = pa.array(secs * 1_000_000, pa.int64(), mask=~good).cast(pa.timestamp("us"))
     return to_utc(naive, tz)

@@ -98,3 +98,6 @@ def test_embedded_stamp():
     line_ts = pa.array([dt.datetime(2027, 1, 1, 0, 0, 5, tzinfo=UTC), dt.datetime(2026, 11, 6, 10, 8, tzinfo=UTC)], pa.timestamp("us", tz="UTC"))
     out = envelope.stamp_to_utc(pa.array(["Dec 31 23:59:50", "Nov  6 10:07:33"]), line_ts, "UTC")
     assert out.to_pylist() == [dt.datetime(2026, 12, 31, 23, 59, 50, tzinfo=UTC), dt.datetime(2026, 11, 6, 10, 7, 33, tzinfo=UTC)]
+    # impossible stamps are null, as in a line's own stamp (strptime used to roll Feb 31 into March)
+    bad = envelope.stamp_to_utc(pa.array(["Feb 31 10:00:00", "Nov  6 24:00:00", "not a stamp"]), line_ts[1:].take([0, 0, 0]), "Europe/Berlin")
+    assert bad.to_pylist() == [None, None, None]
