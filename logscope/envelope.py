@@ -303,21 +303,13 @@ def _timestamps(stamp: pa.DictionaryArray, iso_stamp: pa.Array | None, trad: np.
             codes = codes[idx]
         u = stamp.dictionary  # distinct "Mmm dd HH:MM:SS" stamps, fixed width
 
-        def field(a: int, b: int) -> np.ndarray:
-            part = pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(u, a, b))
-            ok = pc.match_substring_regex(part, r"^\d+$")
-            return _np(pc.fill_null(pc.cast(pc.if_else(ok, part, "-1"), pa.int64()), -1))
+        def field(a: int, b: int) -> np.ndarray:  # parsed once per distinct stamp, spread by code
+            return _digits(pc.utf8_slice_codeunits(u, a, b))[codes]
 
-        months_u = _np(pc.fill_null(pc.index_in(pc.utf8_slice_codeunits(u, 0, 3), pa.array(MONTHS)), -1)) + 1
-        day_u, hh_u, mm_u, ss_u = field(4, 6), field(7, 9), field(10, 12), field(13, 15)
-        first = codes[0]
-        m = months_u[codes]
-        yrs = years.years_for(m.astype(np.int8), int(day_u[first]) if day_u[first] > 0 else 1).astype(np.int64)
-        day = day_u[codes]
-        # the time of day and its validity, once per distinct stamp
-        tod_u = hh_u * 3600 + mm_u * 60 + ss_u
-        tod_ok_u = (hh_u < 24) & (mm_u < 60) & (ss_u < 61) & (hh_u >= 0)
-        utc = _civil_to_utc(yrs, m, day, tod_u[codes], tod_ok_u[codes], tz)
+        m = _month_no(pc.utf8_slice_codeunits(u, 0, 3))[codes]
+        day = field(4, 6)
+        yrs = years.years_for(m.astype(np.int8), int(day[0]) if day[0] > 0 else 1).astype(np.int64)
+        utc = _civil_to_utc(yrs, m, day, field(7, 9), field(10, 12), field(13, 15), tz)
         if all_trad:
             return utc
         out[idx] = _np(pc.fill_null(pc.cast(utc, pa.int64()), 0))
@@ -391,23 +383,32 @@ def stamp_to_utc(text: pa.Array, line_ts: pa.Array, tz: str) -> pa.Array:
     line_local = pc.local_timestamp(pc.cast(line_ts, pa.timestamp("us", tz=tz))) if tz not in ("UTC", "Etc/UTC") else line_ts
     line_year = _np(pc.fill_null(pc.year(line_local), 1970)).astype(np.int64)
     line_month = _np(pc.fill_null(pc.month(line_local), 1)).astype(np.int64)
-    m = _np(pc.fill_null(pc.index_in(parts.field("mon"), pa.array(MONTHS)), -1)).astype(np.int64) + 1
+    m = _month_no(parts.field("mon"))
     years = np.where(m > line_month + 6, line_year - 1, line_year)
-
-    def num(a: pa.Array) -> np.ndarray:  # digits -> int, anything else (no match) -> -1
-        a = pc.utf8_trim_whitespace(a)
-        return _np(pc.fill_null(pc.cast(pc.if_else(pc.match_substring_regex(a, r"^\d+$"), a, "-1"), pa.int64()), -1))
-
-    hh, mm, ss = (num(pc.utf8_slice_codeunits(parts.field("time"), i, i + 2)) for i in (0, 3, 6))
-    day = num(parts.field("day"))
-    ok = parts.is_valid().to_numpy(zero_copy_only=False) & _np(line_local.is_valid())
-    return _civil_to_utc(years, m, day, hh * 3600 + mm * 60 + ss, ok & (hh >= 0) & (hh < 24) & (mm >= 0) & (mm < 60) & (ss >= 0) & (ss < 61), tz)
+    hh, mm, ss = (_digits(pc.utf8_slice_codeunits(parts.field("time"), i, i + 2)) for i in (0, 3, 6))
+    known = _np(parts.is_valid()) & _np(line_local.is_valid())
+    return _civil_to_utc(years, m, _digits(parts.field("day")), hh, mm, ss, tz, known)
 
 
-def _civil_to_utc(years: np.ndarray, m: np.ndarray, day: np.ndarray, tod: np.ndarray, tod_ok: np.ndarray, tz: str) -> pa.Array:
-    """UTC timestamps of local civil times in ``tz`` (year, month, day, seconds of the day); null where
-    the date or the time is impossible (Feb 30, hour 25). Shared by line stamps and embedded stamps."""
-    good = (m >= 1) & (m <= 12) & (day >= 1) & (day <= _month_days(years, np.clip(m, 1, 12))) & tod_ok
-    secs = _days_from_civil(years, np.clip(m, 1, 12), np.maximum(day, 1)) * 86400 + tod
+def _digits(a: pa.Array) -> np.ndarray:
+    """Numbers from texts of digits (surrounding spaces ignored); -1 for anything else or null."""
+    a = pc.utf8_trim_whitespace(a)
+    return _np(pc.fill_null(pc.cast(pc.if_else(pc.match_substring_regex(a, r"^\d+$"), a, "-1"), pa.int64()), -1))
+
+
+def _month_no(a: pa.Array) -> np.ndarray:
+    """1-12 for "Jan".."Dec", 0 for anything else."""
+    return _np(pc.fill_null(pc.index_in(a, pa.array(MONTHS)), -1)).astype(np.int64) + 1
+
+
+def _civil_to_utc(years: np.ndarray, m: np.ndarray, day: np.ndarray, hh: np.ndarray, mm: np.ndarray, ss: np.ndarray,
+                  tz: str, known: np.ndarray | None = None) -> pa.Array:
+    """UTC timestamps of local civil times in ``tz``; null where the date or the time is impossible
+    (Feb 30, hour 25, a -1 field) or not ``known``. Shared by line stamps and embedded stamps."""
+    good = (m >= 1) & (m <= 12) & (day >= 1) & (day <= _month_days(years, np.clip(m, 1, 12)))
+    good &= (hh >= 0) & (hh < 24) & (mm >= 0) & (mm < 60) & (ss >= 0) & (ss < 61)  # :60 is a leap second
+    if known is not None:
+        good &= known
+    secs = _days_from_civil(years, np.clip(m, 1, 12), np.maximum(day, 1)) * 86400 + hh * 3600 + mm * 60 + ss
     naive = pa.array(secs * 1_000_000, pa.int64(), mask=~good).cast(pa.timestamp("us"))
     return to_utc(naive, tz)
