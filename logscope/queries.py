@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable
 import duckdb
 
 from .errors import QueryNotFound, StoreNotFound
-from .schema import EVENT_COLUMNS, UNPARSED_COLUMNS
+from .schema import TABLES
 from .store import Store
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
@@ -48,11 +48,11 @@ def open(  # noqa: A001
     con = duckdb.connect()
     _session(con)
     con.execute("set enable_object_cache = true")  # Parquet footers are read once, not once per view and query
-    for name, schema in (("events", [c[:2] for c in EVENT_COLUMNS]), ("unparsed", UNPARSED_COLUMNS)):
+    for name, columns in TABLES.items():
         files = store.files(name)
         # the typed empty select fixes column order and types, and gives columns that
         # files written by an older logscope lack (as NULL)
-        empty = _empty_select(schema)
+        empty = _empty_select(columns)
         if files:
             listing = "[" + ", ".join(_literal(f) for f in files) + "]"
             # union_by_name only when the files differ (written by different logscope versions):

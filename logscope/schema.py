@@ -102,6 +102,9 @@ UNPARSED_COLUMNS: list[tuple[str, str]] = [
     ("raw", _S),
 ]
 
+# each dataset's (column, DuckDB type), in file order: what the store writes and open() reads
+TABLES: dict[str, list[tuple[str, str]]] = {"events": [(n, t) for n, t, _ in EVENT_COLUMNS], "unparsed": UNPARSED_COLUMNS}
+
 
 @lru_cache(maxsize=None)
 def _arrow() -> dict:
@@ -111,8 +114,8 @@ def _arrow() -> dict:
     types = {_S: pa.string(), _I32: pa.int32(), _I64: pa.int64(), _F64: pa.float64(), _TS: ts}
     return {
         "TS": ts,
-        "EVENTS": pa.schema([pa.field(n, types[t]) for n, t, _ in EVENT_COLUMNS]),
-        "UNPARSED": pa.schema([pa.field(n, types[t]) for n, t in UNPARSED_COLUMNS]),
+        "EVENTS": pa.schema([pa.field(n, types[t]) for n, t in TABLES["events"]]),
+        "UNPARSED": pa.schema([pa.field(n, types[t]) for n, t in TABLES["unparsed"]]),
     }
 
 

@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Iterator
 
 from .errors import ManifestCorrupt, StoreLocked
-from .schema import EVENT_COLUMNS, SCHEMA_VERSION, UNPARSED_COLUMNS
+from .schema import SCHEMA_VERSION, TABLES
 
 MANIFEST = "manifest.json"
-DATASETS = {"events": [c[0] for c in EVENT_COLUMNS], "unparsed": [c[0] for c in UNPARSED_COLUMNS]}  # column names
+DATASETS = {ds: [name for name, _ in columns] for ds, columns in TABLES.items()}  # column names
 # free-text columns: no statistics (saves ~10% of write time, never used for pruning)
 _NO_STATS = {"reply", "detail", "raw", "commands", "message_id", "tls"}
 
