@@ -18,6 +18,7 @@ their tables; the report and the JSON output render them the same way.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
@@ -81,6 +82,23 @@ def examples_of(rows: Iterable[Sequence[Any]], limit: int = 3) -> tuple[tuple[st
     return tuple(out)
 
 
+def inside(ips: Iterable[str], nets: Sequence) -> list[str]:
+    """The addresses of ``ips`` (text) that lie in one of ``nets`` (``ipaddress`` networks), in
+    order; text that is no address is not inside. Run on distinct addresses, not on rows."""
+    if not nets:
+        return []
+    by_version = {4: [n for n in nets if n.version == 4], 6: [n for n in nets if n.version == 6]}
+    out = []
+    for ip in ips:
+        try:
+            a = ipaddress.ip_address(ip)
+        except ValueError:
+            continue
+        if any(a in n for n in by_version[a.version]):
+            out.append(ip)
+    return out
+
+
 def pin(con, names: Sequence[str]) -> None:
     """Materialise views as TEMP tables of the same name on this connection, in order.
 
@@ -94,7 +112,7 @@ def pin(con, names: Sequence[str]) -> None:
             con.execute(f'create temp table "{n}" as select * from "{n}"')
 
 
-__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "pin", "postconf_edit", "worst"]
+__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "inside", "pin", "postconf_edit", "worst"]
 
 
 _REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)

@@ -34,7 +34,7 @@ import ipaddress
 import re
 
 from .. import postconf, queries, report
-from . import Finding, by_severity, parse_when, postconf_edit
+from . import Finding, by_severity, inside, parse_when, postconf_edit
 from .tune import _networks, _one, _rows, iso
 
 SCHEMA = "logscope.forged/1"
@@ -190,15 +190,7 @@ def _inside(ips: list[str], nets: list[str]) -> list[str]:
             parsed.append(ipaddress.ip_network(n, strict=False))
         except ValueError:
             pass
-    inside = []
-    for ip in ips:  # distinct addresses, not rows
-        try:
-            a = ipaddress.ip_address(ip)
-        except ValueError:
-            continue
-        if any(a.version == n.version and a in n for n in parsed):
-            inside.append(ip)
-    return inside
+    return inside(ips, parsed)
 
 
 def _action(code: str, o: dict, main_cf) -> str | None:
@@ -254,12 +246,12 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     since, until = parse_when(since), parse_when(until)
     log = _from_log(con)
     o = ours(con, main_cf, log)
-    inside = _inside(log["ips"], o["mynetworks"])
-    n_inside = len(inside)
+    ours_ips = _inside(log["ips"], o["mynetworks"])
+    n_inside = len(ours_ips)
     p = {"since": since, "until": until}
 
     def patterns(c):  # the envelopes (temp table forged_tx), then the rules over them
-        queries.temp_table(c, "forged_inside", client_ip=("varchar", inside))
+        queries.temp_table(c, "forged_inside", client_ip=("varchar", ours_ips))
         queries.run(c, "forged_transactions", **p)
         rows = _rows(queries.run(c, "forged_patterns", domains=o["domains"], hostnames=o["hostnames"],
                                  addresses=o["addresses"], min_clients=min_clients, min_nets=min_nets,
@@ -268,7 +260,7 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
                              "count(distinct (host, queue_id)) filter (where origin = 'accepted') from forged_tx")
 
     def rdns_rows(c):
-        queries.temp_table(c, "forged_inside", client_ip=("varchar", inside))
+        queries.temp_table(c, "forged_inside", client_ip=("varchar", ours_ips))
         return _rows(queries.run(c, "forged_rdns", **p))
 
     got = queries.parallel(con, {"patterns": patterns, "rdns": rdns_rows})  # two cursors at once

@@ -60,7 +60,7 @@ from typing import Any
 import duckdb
 
 from .. import postconf, queries, report
-from . import SECONDS, Finding, by_severity, parse_when, postconf_edit
+from . import SECONDS, Finding, by_severity, inside, parse_when, postconf_edit
 
 SCHEMA = "logscope.tune/1"
 
@@ -305,17 +305,7 @@ def _prune(where: Path) -> None:
 def _register_exempt(con, nets: list) -> int:
     """Temp table tune_exempt(client_ip): the distinct client addresses inside ``nets``."""
     ips = [r[0] for r in con.execute("select distinct client_ip from session_bounds where client_ip is not null").fetchall()]
-    out = []
-    if nets:
-        v4 = [n for n in nets if n.version == 4]
-        v6 = [n for n in nets if n.version == 6]
-        for ip in ips:  # distinct addresses only, not rows
-            try:
-                a = ipaddress.ip_address(ip)
-            except ValueError:
-                continue
-            if any(a in n for n in (v4 if a.version == 4 else v6)):
-                out.append(ip)
+    out = inside(ips, nets)
     queries.temp_table(con, "tune_exempt", client_ip=("varchar", out))
     return len(out)
 
