@@ -138,11 +138,11 @@ def _view_catalog() -> dict[Path, tuple[set[str], str]]:
 
 
 def _mentions(body: str, names: Iterable[str]) -> set[str]:
-    """The view and macro names that ``body`` reads: a view after ``from``/``join`` (or a comma in a
-    from list), a macro before ``(``. Column names that happen to equal a view's (``count(*) as
-    messages``) are no dependencies."""
+    """The view and macro names that ``body`` reads: a view after ``from``/``join``, a macro before
+    ``(``. Column names that happen to equal a view's (``count(*) as messages``) are no dependencies.
+    The SQL here joins views with JOIN, never with a comma (a view named only after a comma would not
+    be bound, and the query would fail with "table does not exist")."""
     used = set(re.findall(r"\b(?:from|join)\s+([A-Za-z_][A-Za-z0-9_]*)", body, re.I))
-    used |= set(re.findall(r",\s*([A-Za-z_][A-Za-z0-9_]*)\s+[A-Za-z_][A-Za-z0-9_]*\s*(?:where|join|$|;)", body, re.I))
     used |= set(re.findall(r"\b([A-Za-z_][A-Za-z0-9_]*)\s*\(", body))
     used = {w.lower() for w in used}
     return {n for n in names if n in used}
