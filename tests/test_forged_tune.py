@@ -503,3 +503,30 @@ def test_lab_tune(lab, run):
     cc = doc["crosscheck"]
     assert cc["lines"] == len([a for a in lab[run]["anvil"] if a[0] != "cache_size"]) > 0
     assert cc["agree"] == cc["lines"], [r for r in cc["rows"] if not r["agree"]]
+
+
+def test_inside_matches_ipaddress_membership():
+    """insights.inside compares integers; it must agree with ipaddress's own `in` on every form
+    of text a log can carry (IPv4, IPv6, IPv4-mapped, scoped, junk)."""
+    import ipaddress
+    import random
+
+    from logscope.insights import inside
+
+    nets = [ipaddress.ip_network(n) for n in ("10.0.0.0/8", "192.0.2.128/25", "127.0.0.1/32", "::1/128", "2001:db8::/32", "fe80::/10")]
+    rnd = random.Random(7)
+    ips = [f"{rnd.randint(0, 300)}.{rnd.randint(0, 255)}.{rnd.randint(0, 3)}.{rnd.randint(0, 255)}" for _ in range(3000)]
+    ips += [f"192.0.2.{i}" for i in range(0, 256, 7)]
+    ips += ["::ffff:10.1.2.3", "fe80::1%eth0", "2001:db8::5", "2001:db9::5", "::1", "[::1]", "junk", "", "1.2.3", "10.0.0.01", "unknown"]
+
+    def member(ip):
+        try:
+            a = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(a in n for n in nets if n.version == a.version)
+
+    want = [ip for ip in ips if member(ip)]
+    assert inside(ips, nets) == want
+    assert {"fe80::1%eth0", "2001:db8::5", "::1", "192.0.2.133"} <= set(want)
+    assert inside(ips, []) == []

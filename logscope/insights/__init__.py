@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+import socket
 from dataclasses import asdict, dataclass, field
 from typing import Any, Iterable, Sequence
 
@@ -84,17 +85,26 @@ def examples_of(rows: Iterable[Sequence[Any]], limit: int = 3) -> tuple[tuple[st
 
 def inside(ips: Iterable[str], nets: Sequence) -> list[str]:
     """The addresses of ``ips`` (text) that lie in one of ``nets`` (``ipaddress`` networks), in
-    order; text that is no address is not inside. Run on distinct addresses, not on rows."""
+    order; text that is no address is not inside. Run on distinct addresses, not on rows.
+    Addresses are compared as integers (``inet_pton``): ``ipaddress`` objects cost ~30 us each,
+    0.4 s for the 13k clients of a 2M-line log."""
     if not nets:
         return []
-    by_version = {4: [n for n in nets if n.version == 4], 6: [n for n in nets if n.version == 6]}
+    ranges = {4: [], 6: []}
+    for n in nets:
+        ranges[n.version].append((int(n.network_address), int(n.broadcast_address)))
     out = []
     for ip in ips:
+        v = 6 if ":" in ip else 4
         try:
-            a = ipaddress.ip_address(ip)
-        except ValueError:
-            continue
-        if any(a in n for n in by_version[a.version]):
+            a = int.from_bytes(socket.inet_pton(socket.AF_INET6 if v == 6 else socket.AF_INET, ip), "big")
+        except (OSError, TypeError):
+            try:  # what inet_pton refuses but ipaddress takes (a scoped fe80::1%eth0)
+                x = ipaddress.ip_address(ip)
+            except ValueError:
+                continue
+            v, a = x.version, int(x)
+        if any(lo <= a <= hi for lo, hi in ranges[v]):
             out.append(ip)
     return out
 
