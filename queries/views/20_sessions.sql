@@ -61,7 +61,7 @@
 -- Parameters: none (a view).
 create or replace view session_bounds as
 with cd as (
-    select host, pid, program, ts, source, line_no, kind, client_host, client_ip, commands,
+    select host, pid, program, ts, source, line_no, kind, client_host, client_ip, commands, commands_ok, commands_total,
         -- one sortable number: whole seconds since 2001-09-09, then the line number
         (cast(floor(epoch(ts)) as bigint) - 1000000000) * 4294967296 + line_no as ord
     from events
@@ -70,6 +70,7 @@ with cd as (
 w as (
     select *,
         lead(kind) over w as n_kind, lead(ts) over w as n_ts, lead(commands) over w as n_commands,
+        lead(commands_ok) over w as n_commands_ok, lead(commands_total) over w as n_commands_total,
         lead(source) over w as n_src, lead(ord) over w as n_ord, lead(client_ip) over w as n_ip,
         lag(kind) over w as p_kind, lag(client_ip) over w as p_ip, lag(ts) over w as p_ts
     from cd
@@ -88,6 +89,8 @@ b as (
         paired or kind = 'disconnect' as has_disconnect,
         case when paired then n_ts else ts end as t_end,
         case when paired then n_commands when kind = 'disconnect' then commands end as commands,
+        case when paired then n_commands_ok when kind = 'disconnect' then commands_ok end as commands_ok,
+        case when paired then n_commands_total when kind = 'disconnect' then commands_total end as commands_total,
         case when paired then n_src else source end as src_last,
         case when paired then n_ord % 4294967296 else line_no end as line_last,
         case when paired then n_ord else ord end as ord_last
@@ -102,8 +105,7 @@ select
     has_connect, has_disconnect,
     case when not has_connect then 'no_connect' when not has_disconnect then 'no_disconnect' end as cut,
     commands,
-    cast(nullif(split_part(x.c, '/', 1), '') as integer) as commands_ok,
-    cast(nullif(split_part(x.c, '/', -1), '') as integer) as commands_total,
+    commands_ok, commands_total,
     coalesce(cast(nullif(split_part(x.m, '/', -1), '') as integer), 0) as mail_cmds,
     coalesce(cast(nullif(split_part(x.r, '/', -1), '') as integer), 0) as rcpt_cmds,
     coalesce(cast(nullif(split_part(x.a, '/', -1), '') as integer), 0) as auth_cmds,
@@ -112,9 +114,9 @@ select
     src_first, line_first, src_last, line_last, ord_first, ord_last, prev_t
 from (
     select *,
-        -- "x=N/M" or "x=N" of the counters, as text (string functions: cheaper than regexes here)
-        {'c': split_part(split_part(commands, 'commands=', 2), ' ', 1),
-         'm': split_part(split_part(commands, ' mail=', 2), ' ', 1),
+        -- "x=N/M" or "x=N" of the counters, as text (string functions: cheaper than regexes here);
+        -- commands=N/M is parsed at ingest (columns commands_ok, commands_total)
+        {'m': split_part(split_part(commands, ' mail=', 2), ' ', 1),
          'r': split_part(split_part(commands, ' rcpt=', 2), ' ', 1),
          'a': split_part(split_part(commands, ' auth=', 2), ' ', 1)} as x
     from b
