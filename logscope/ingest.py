@@ -208,7 +208,9 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
             if progress:
                 progress(src.name, raw_bytes, src.size)
 
-        for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial):
+        # a plain file in equal chunks, as many for each worker: they finish together
+        size = pool.chunk_bytes(src.size - rec["offset"]) if direct else None
+        for chunk in sources.read_chunks(stream, counting, head, rec["offset"], result, keep_partial=keep_partial, chunk_bytes=size):
             start = years.snapshot()
             years.advance(chunk.data)
             args = (chunk.data, sid, line_no, tz, start, str(tx.staging), tx.next_name())
@@ -348,6 +350,13 @@ class Workers:
         ctx = multiprocessing.get_context("fork")
         self._pool = ProcessPoolExecutor(self.n, mp_context=ctx, initializer=_worker_start)
         self.depth = self.n + 1
+
+    def chunk_bytes(self, text_bytes: int) -> int:
+        """At most ``CHUNK_BYTES``, splitting ``text_bytes`` into a multiple of n equal chunks."""
+        most = sources.CHUNK_BYTES
+        per_round = self.n * most
+        rounds = max(1, -(-text_bytes // per_round))
+        return max(1, min(most, -(-text_bytes // (rounds * self.n))))
 
     @property
     def parallel(self) -> bool:
