@@ -1,6 +1,7 @@
--- forged_transactions: every envelope the forged-sender rules look at, into temp table
--- forged_tx (logscope.insights.forged). Needs the temp table forged_inside(client_ip): the
--- clients in mynetworks, which the rules leave out.
+-- forged_transactions: every envelope the forged-sender rules look at, into table forged_tx
+-- (logscope.insights.forged). Not a TEMP table: the cursors of the connection share it, so the
+-- two parts of forged_patterns can read it at once. Needs the temp table forged_inside(client_ip):
+-- the clients in mynetworks, which the rules leave out.
 --
 -- Two sources:
 --   reject    smtpd decision lines (reject, defer, warn, hold, discard ...; NOQUEUE or queue id):
@@ -15,7 +16,7 @@
 --   sender, recipient (lower case), sender_domain, local_part, recipient_domain, helo,
 --   action, restriction, queue_id, src, line (the decision line, or the client= line).
 -- Parameters: $since, $until (timestamptz or NULL).
-create or replace temp table forged_tx as
+create or replace table forged_tx as
 with d as (
     select 'reject' as origin, ts, host, client_ip, client_host, sasl_username, sender, recipient, helo,
         action, restriction, queue_id, source as src, line_no as line

@@ -250,21 +250,27 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     n_inside = len(ours_ips)
     p = {"since": since, "until": until}
 
-    def patterns(c):  # the envelopes (temp table forged_tx), then the rules over them
+    def transactions(c):  # the envelopes, into table forged_tx (shared by the cursors of con)
         queries.temp_table(c, "forged_inside", client_ip=("varchar", ours_ips))
         queries.run(c, "forged_transactions", **p)
-        rows = _rows(queries.run(c, "forged_patterns", domains=o["domains"], hostnames=o["hostnames"],
-                                 addresses=o["addresses"], min_clients=min_clients, min_nets=min_nets,
-                                 min_domains=min_domains, window_s=window_s))
-        return rows, _one(c, "select count(*) filter (where origin = 'reject'), "
-                             "count(distinct (host, queue_id)) filter (where origin = 'accepted') from forged_tx")
+        return _one(c, "select count(*) filter (where origin = 'reject'), "
+                       "count(distinct (host, queue_id)) filter (where origin = 'accepted') from forged_tx")
 
     def rdns_rows(c):
         queries.temp_table(c, "forged_inside", client_ip=("varchar", ours_ips))
         return _rows(queries.run(c, "forged_rdns", **p))
 
-    got = queries.parallel(con, {"patterns": patterns, "rdns": rdns_rows})  # two cursors at once
-    (rows, tx), rdns = got["patterns"], got["rdns"]
+    def rules(part):
+        return lambda c: _rows(queries.run(
+            c, "forged_patterns", domains=o["domains"], hostnames=o["hostnames"], addresses=o["addresses"],
+            min_clients=min_clients, min_nets=min_nets, min_domains=min_domains, window_s=window_s, part=part))
+
+    # two cursors at once: the envelopes beside the rDNS query, then the parts of the rules (longest first)
+    got = queries.parallel(con, {"tx": transactions, "rdns": rdns_rows})
+    tx, rdns = got["tx"], got["rdns"]
+    parts = ("sender_many_clients", "envelope", "client_many_domains")
+    got = queries.parallel(con, {part: rules(part) for part in parts})
+    rows = [r for part in parts for r in got[part]]
     by_code: dict[str, list[dict]] = {}
     for r in rows:
         by_code.setdefault(r["code"], []).append(r)
