@@ -205,9 +205,19 @@ class Query:
         return sorted(set(_PARAM.findall(body)))
 
 
+_READ: dict[Path, tuple[int, Query]] = {}
+
+
 def available() -> dict[str, Query]:
-    """Every named query in ``queries/`` by file stem."""
-    return {p.stem: Query(p.stem, p, p.read_text(encoding="utf-8")) for p in sorted(QUERY_DIR.glob("*.sql"))}
+    """Every named query in ``queries/`` by file stem (each file read again only when it changed)."""
+    out = {}
+    for p in sorted(QUERY_DIR.glob("*.sql")):
+        mtime = p.stat().st_mtime_ns
+        got = _READ.get(p)
+        if got is None or got[0] != mtime:
+            got = _READ[p] = (mtime, Query(p.stem, p, p.read_text(encoding="utf-8")))
+        out[p.stem] = got[1]
+    return out
 
 
 def get(name: str) -> Query:
