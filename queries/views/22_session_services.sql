@@ -57,10 +57,11 @@ anv as (
     from events
     where daemon = 'anvil' and kind = 'anvil' and client_ip is not null and anvil_ts is not null
 ),
-cand as (
+cand as (  -- (few anvil lines: only their clients' sessions go into the join)
     select a.host, a.anvil_service, a.client_ip, a.anvil_ts, p.pid, p.proc_no
     from anv a
-    join p on p.host = a.host and p.client_ip = a.client_ip
+    join (select * from p where client_ip in (select client_ip from anv)) p
+        on p.host = a.host and p.client_ip = a.client_ip
         and p.t_start <= a.anvil_ts + interval 1 second and p.t_end >= a.anvil_ts - interval 1 second
 ),
 anvil_lbl as (
