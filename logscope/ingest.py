@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import multiprocessing
 import os
+import threading
 import time
 from collections import Counter, deque
 from concurrent.futures import ProcessPoolExecutor
@@ -122,6 +123,7 @@ def ingest(
                     _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool)
                 except UnreadableSource as exc:
                     sr.state, sr.error = "failed", str(exc)
+            pool.release()  # the workers exit while the commit runs
             record = {
                 "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                 "lines": report.lines,
@@ -339,6 +341,7 @@ class Workers:
         self.n = (os.cpu_count() or 1) if n is None else n
         self.depth = 0
         self._pool = None
+        self._closing: threading.Thread | None = None
 
     def engage(self, text_bytes: int) -> None:
         if self._pool is not None or self.n < 2 or (not self.forced and text_bytes < PARALLEL_BYTES):
@@ -366,8 +369,16 @@ class Workers:
     def __enter__(self) -> "Workers":
         return self
 
+    def release(self) -> None:
+        """Let the workers go, in the background: every chunk has been collected."""
+        if self._pool is not None and self._closing is None:
+            self._closing = threading.Thread(target=self._pool.shutdown, kwargs={"wait": True}, daemon=True)
+            self._closing.start()
+
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
+        if self._closing is not None:
+            self._closing.join()
+        elif self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
 
     def submit(self, fn, *args):
