@@ -11,9 +11,16 @@
 --   0..1), first_ts, last_ts (UTC),
 --   example_source, example_line_no (the first line of the group).
 -- Parameters: $since, $until (timestamps, optional; UTC).
-with r as (
+with r0 as (
     select * from rejects
     where ($since is null or ts >= $since) and ($until is null or ts < $until)
+),
+r as (  -- first per client and full key: the grouping sets below then see ~half the rows
+    select restriction_class, restriction, stage, code, dsn, action, client_ip,
+        count(*) as n, count(*) filter (where refused) as n_refused,
+        min(ts) as ts, max(ts) as ts_last, min({'ts': ts, 'source': source, 'line_no': line_no}) as first_line
+    from r0
+    group by all
 ),
 g as (
     select
@@ -28,13 +35,13 @@ g as (
             else 'total'
         end as dimension,
         restriction_class, restriction, stage, code, dsn, action,
-        count(*) as events,
-        count(*) filter (where refused) as refused,
+        sum(n) as events,
+        sum(n_refused) as refused,
         count(distinct client_ip) as clients,
         min(ts) as first_ts,
-        max(ts) as last_ts,
-        arg_min(source, ts) as example_source,
-        arg_min(line_no, ts) as example_line_no
+        max(ts_last) as last_ts,
+        min(first_line).source as example_source,  -- ties: the first line
+        min(first_line).line_no as example_line_no
     from r
     group by grouping sets (
         (restriction_class, restriction, action),
