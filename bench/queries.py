@@ -73,7 +73,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-pflogsumm", action="store_true")
     ap.add_argument("--logscope", default=str(ROOT / ".venv" / "bin" / "logscope"))
     ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--only", help="comma-separated commands to time (default: all): " + ", ".join(c[0] for c in COMMANDS))
     a = ap.parse_args(argv)
+    only = {x.strip() for x in a.only.split(",")} if a.only else None
     a.out.mkdir(parents=True, exist_ok=True)
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     log, _ = ensure_log(a.out, a.lines, a.seed)
@@ -90,6 +92,8 @@ def main(argv=None) -> int:
     if a.warm_cache:
         run_timed([a.logscope, "tune", "--format", "json"], env=env)  # fills the cache
     for name, args, target in COMMANDS:
+        if only is not None and name not in only:
+            continue
         r = timed(args)
         if r["rc"] not in (0, 1):  # 1 = findings need attention
             print(f"  ! {name} failed (exit {r['rc']}): {r['stderr'][-400:]}")
