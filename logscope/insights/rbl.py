@@ -150,13 +150,15 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
     """
     lo, hi = _config.inside_ranges(main_cf)
     p = {"since": since, "until": until}
-    pin(con, PINNED)
+    def zones(c):  # on con: the pins are its temp tables
+        pin(c, PINNED)
+        return _rows(queries.run(c, "rbl_zones", inside_lo=lo, inside_hi=hi, **p))
+
     # one query gathers everything per zone (also what rbl_lookup_errors, rbl_overlap,
-    # rbl_postscreen_rank and rbl_daily answer on their own), so the store is read once
-    got = queries.parallel(con, {
-        "zones": lambda c: _rows(queries.run(c, "rbl_zones", inside_lo=lo, inside_hi=hi, **p)),  # on con: reads the pins
-        "traffic": lambda c: _rows(queries.run(c, "rbl_traffic", **p))[0],
-    }, on_con="zones")
+    # rbl_postscreen_rank and rbl_daily answer on their own), so the store is read once;
+    # the traffic totals run beside the pins and it
+    got = queries.parallel(con, {"zones": zones, "traffic": lambda c: _rows(queries.run(c, "rbl_traffic", **p))[0]},
+                           on_con="zones")
     zrows, traffic = got["zones"], got["traffic"]
 
     sites = _config.sites(main_cf) if main_cf is not None else []
