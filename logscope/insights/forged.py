@@ -25,7 +25,9 @@ RULES (queries/forged_patterns.sql, queries/forged_rdns.sql; thresholds in the o
 
 OUTPUT
     A dict with "schema": "logscope.forged/1" (docs/json-tune.md). :func:`render_text` and
-    :func:`csv_rows` present it.
+    :func:`csv_rows` present it. The envelopes stay in table forged_tx of the connection's
+    database (not TEMP: the cursors that run the rules share it), for a notebook to look at;
+    the next analyze() replaces it, so run one analyze() at a time per connection.
 """
 from __future__ import annotations
 
