@@ -179,7 +179,7 @@ def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[l
         if not len(rows):
             break
         key = (grammar.name, k)
-        if rule.extract is None and _DENSE.get(key):
+        if rule.extract is None and rule.split is None and _DENSE.get(key):
             # took most of its rows last time: capture at once, the misses are null
             m = pc.extract_regex(body, rule.pattern)
             hit = m.is_valid()
@@ -204,14 +204,62 @@ def apply_grammar(grammar: Grammar, body: pa.Array, rows: np.ndarray) -> tuple[l
 
 def _capture(body: pa.Array, rule: Rule) -> pa.StructArray:
     """The rule's groups on rows its pattern matched (with its cheaper extract pattern(s) if any)."""
+    if rule.split is not None:
+        return _capture_split(body, rule)
     if not isinstance(rule.extract, tuple):
         return pc.extract_regex(body, rule.extract or rule.pattern)
-    passes = [pc.extract_regex(body, p) for p in rule.extract]
+    names, fields, ok = _passes(body, rule.extract)
+    return _fall_back(body, rule, names, fields, ok)
+
+
+def _passes(body: pa.Array, patterns: tuple[str, ...]) -> tuple[list[str], list[pa.Array], pa.Array]:
+    """Group names, group values and where every pass matched."""
+    passes = [pc.extract_regex(body, p) for p in patterns]
     names = [f.name for m in passes for f in m.type]
     fields = [m.field(i) for m in passes for i in range(m.type.num_fields)]
     ok = passes[0].is_valid()
     for m in passes[1:]:
         ok = pc.and_(ok, m.is_valid())
+    return names, fields, ok
+
+
+def _capture_split(body: pa.Array, rule: Rule) -> pa.StructArray:
+    """:class:`~logscope.grammars.Split`: the passes, the trailer searched, the reply cut between."""
+    names, fields, ok = _passes(body, rule.split.passes)
+    at = names.index("_head")
+    head = np.asarray(pc.fill_null(pc.binary_length(fields[at]), 0), np.int64)
+    del names[at], fields[at]
+    tail = pc.extract_regex(body, rule.split.trailer)
+    has_tail = np.asarray(tail.is_valid())
+    tail_len = np.where(has_tail, np.asarray(pc.fill_null(pc.binary_length(pc.struct_field(tail, "_tail")), 0)), 0)
+    reply_len = np.asarray(pc.binary_length(body), np.int64) - tail_len - head
+    # a trailer that would begin before the reply (never in Postfix's lines): the full pattern
+    ok = pc.and_(ok, pa.array(reply_len >= 0))
+    names.append("reply")
+    fields.append(_cut(body, head, np.maximum(reply_len, 0)))
+    has = None if has_tail.all() else pa.array(has_tail)
+    for f in tail.type:
+        if f.name != "_tail":
+            names.append(f.name)
+            value = pc.struct_field(tail, f.name)
+            fields.append(value if has is None else pc.if_else(has, value, ""))
+    return _fall_back(body, rule, names, fields, ok)
+
+
+def _cut(body: pa.Array, start: np.ndarray, length: np.ndarray) -> pa.Array:
+    """Each row's ``length`` bytes from byte ``start`` on (cut next to ASCII, so still UTF-8)."""
+    n = len(body)
+    bufs = body.buffers()
+    offsets = np.frombuffer(bufs[1], np.int32, count=n + 1, offset=body.offset * 4).astype(np.int64)
+    data = np.frombuffer(bufs[2], np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    out = np.zeros(n + 1, np.int64)
+    np.cumsum(length, out=out[1:])
+    idx = np.arange(out[-1], dtype=np.int64) + np.repeat(offsets[:-1] + start - out[:-1], length)
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(out.astype(np.int32)), pa.py_buffer(data[idx])])
+
+
+def _fall_back(body: pa.Array, rule: Rule, names: list[str], fields: list, ok: pa.Array) -> pa.StructArray:
+    """The groups as one struct; the rows not ``ok`` captured with the rule's full pattern."""
     if not pc.all(ok).as_py():  # a shape the passes do not cover: the full pattern on those rows
         miss = pc.invert(ok)
         full = pc.extract_regex(body.filter(miss), rule.pattern)

