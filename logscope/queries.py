@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -92,7 +93,26 @@ def parallel(con: duckdb.DuckDBPyConnection, jobs: dict[str, Callable], *, worke
     ``workers`` at a time, started in dict order (put the longest first). A job sees the views,
     not ``con``'s TEMP tables; the job named ``on_con`` runs on ``con`` itself, in the calling
     thread, and sees them. DuckDB releases the GIL while it works, so two jobs keep two cores
-    busy where one query alone often leaves one idle."""
+    busy where one query alone often leaves one idle.
+
+    While every worker has a job, DuckDB runs with one thread per worker (``SET threads``: its
+    pool is shared by all cursors, and its own helper threads would only compete with the
+    workers); once a worker finds no job left, the setting goes back, so the queries still
+    running get the idle core."""
+    names = list(jobs)
+    lanes = min(workers, len(names))
+    saved = int(con.execute("select current_setting('threads')").fetchall()[0][0]) if lanes > 1 else 0
+    lock = threading.Lock()
+    state = {"next": 0, "narrow": lanes > 1 and saved > 1}
+
+    ctl = con.cursor() if state["narrow"] else None  # its own cursor: con may be busy with a job
+
+    def set_threads(n: int) -> None:
+        ctl.execute(f"set threads = {int(n)}")
+
+    if state["narrow"]:
+        set_threads(1)
+
     def one(name: str, job: Callable, c=None) -> Any:
         t = time.monotonic()
         cur = c if c is not None else cursor(con)
@@ -103,12 +123,23 @@ def parallel(con: duckdb.DuckDBPyConnection, jobs: dict[str, Callable], *, worke
                 cur.close()
             if timings is not None:
                 timings[name] = round(time.monotonic() - t, 3)
+            with lock:
+                state["next"] += 1
+                if state["narrow"] and state["next"] > len(names) - lanes:  # this worker finds no job left
+                    state["narrow"] = False
+                    set_threads(saved)
 
     here = {on_con: jobs[on_con]} if on_con in jobs else {}
-    with ThreadPoolExecutor(max_workers=max(1, workers - len(here))) as pool:
-        futures = {name: pool.submit(one, name, job) for name, job in jobs.items() if name not in here}
-        done = {name: one(name, job, con) for name, job in here.items()}
-    return {name: done[name] if name in done else futures[name].result() for name in jobs}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, workers - len(here))) as pool:
+            futures = {name: pool.submit(one, name, job) for name, job in jobs.items() if name not in here}
+            done = {name: one(name, job, con) for name, job in here.items()}
+        return {name: done[name] if name in done else futures[name].result() for name in jobs}
+    finally:
+        if state["narrow"]:
+            set_threads(saved)
+        if ctl is not None:
+            ctl.close()
 
 
 def _schemas(con: duckdb.DuckDBPyConnection, files: list[str]) -> int:
