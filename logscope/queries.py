@@ -95,15 +95,16 @@ def parallel(con: duckdb.DuckDBPyConnection, jobs: dict[str, Callable], *, worke
     thread, and sees them. DuckDB releases the GIL while it works, so two jobs keep two cores
     busy where one query alone often leaves one idle.
 
-    While every worker has a job, DuckDB runs with one thread per worker (``SET threads``: its
-    pool is shared by all cursors, and its own helper threads would only compete with the
-    workers); once a worker finds no job left, the setting goes back, so the queries still
-    running get the idle core."""
+    While every worker has a job, DuckDB's own helper threads are cut by one per extra worker
+    (``SET threads``: the pool is shared by all cursors, and each worker's thread works on its
+    query too; on 2 cores, 2 workers run at threads = 1); once a worker finds no job left, the
+    setting goes back, so the queries still running get the idle core."""
     names = list(jobs)
     lanes = min(workers, len(names))
     saved = int(con.execute("select current_setting('threads')").fetchall()[0][0]) if lanes > 1 else 0
     lock = threading.Lock()
-    state = {"next": 0, "narrow": lanes > 1 and saved > 1}
+    narrow = max(1, saved - lanes + 1)  # the workers' threads plus DuckDB's helpers = saved
+    state = {"next": 0, "narrow": lanes > 1 and narrow < saved}
 
     ctl = con.cursor() if state["narrow"] else None  # its own cursor: con may be busy with a job
 
@@ -111,7 +112,7 @@ def parallel(con: duckdb.DuckDBPyConnection, jobs: dict[str, Callable], *, worke
         ctl.execute(f"set threads = {int(n)}")
 
     if state["narrow"]:
-        set_threads(1)
+        set_threads(narrow)
 
     def one(name: str, job: Callable, c=None) -> Any:
         t = time.monotonic()

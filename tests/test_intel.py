@@ -574,3 +574,34 @@ def test_lab_with_main_cf_fixes(lab):
     assert zone_of(doc, "rbl.test")["postscreen"]["weight"] == 3
     rdoc = rejects.analyze(con, main_cf=cf)
     assert not [f for f in rdoc["findings"] if f["code"].startswith("config.") and f["severity"] in ("warning", "critical")]
+
+
+def test_parallel_narrows_duckdb_threads_while_all_workers_are_busy():
+    """queries.parallel: with every worker busy, the workers' threads plus DuckDB's helpers make
+    the configured thread count; once a worker has nothing left, the setting is back, and it is
+    back after an error too."""
+    import duckdb
+
+    from logscope import queries
+
+    con = duckdb.connect()
+    con.execute("set threads = 4")
+    seen = {}
+
+    def job(name):
+        def run(c):
+            seen[name] = int(c.execute("select current_setting('threads')").fetchall()[0][0])
+            return c.execute("select count(*) from range(100000)").fetchall()[0][0]
+        return run
+
+    got = queries.parallel(con, {"a": job("a"), "b": job("b"), "c": job("c")}, workers=2)
+    assert got == {"a": 100000, "b": 100000, "c": 100000}
+    assert seen["a"] == seen["b"] == 3  # 4 - 2 workers + 1
+    assert int(con.execute("select current_setting('threads')").fetchall()[0][0]) == 4
+
+    def boom(c):
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        queries.parallel(con, {"x": boom, "y": job("y")}, workers=2)
+    assert int(con.execute("select current_setting('threads')").fetchall()[0][0]) == 4
