@@ -388,14 +388,15 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     if headroom is not None:
         HEADROOM = headroom
     try:
-        materialize(con, cache=cache)
-        return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows)
+        # the settings (a few scans of events) beside the derived session tables (on con: its temp tables)
+        got = queries.parallel(con, {"derived": lambda c: materialize(c, cache=cache),
+                                     "settings": lambda c: settings(c, main_cf)}, on_con="derived")
+        return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows, got["settings"])
     finally:
         HEADROOM = saved
 
 
-def _analyze(con, since, until, main_cf, client_rows) -> dict:
-    st = settings(con, main_cf)
+def _analyze(con, since, until, main_cf, client_rows, st: dict) -> dict:
     nets = st.pop("_nets")
     st.pop("_seen")
     n_exempt = _register_exempt(con, nets)
