@@ -269,9 +269,22 @@ class ChunkResult:
     files: list[str]
 
 
+_NL_STEP = 1 << 18
+
+
 def _newlines(data: bytes) -> int:
-    """bytes.count(b"\\n"), 2.5x faster (the reading process counts every chunk)."""
-    return int(np.count_nonzero(np.frombuffer(data, np.uint8) == 10))
+    """bytes.count(b"\\n"), 2.5x faster (the reading process counts every chunk): in 256 KiB
+    steps into one reused mask, which stays in cache and faults no fresh pages (12 MiB chunk
+    ~8 -> ~2 ms CPU)."""
+    a = np.frombuffer(data, np.uint8)
+    mask = np.empty(min(len(a), _NL_STEP), bool)
+    n = 0
+    for i in range(0, len(a), _NL_STEP):
+        part = a[i : i + _NL_STEP]
+        m = mask[: len(part)]
+        np.equal(part, 10, out=m)
+        n += int(np.count_nonzero(m))
+    return n
 
 
 @dataclass(frozen=True)
