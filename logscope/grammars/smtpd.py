@@ -126,6 +126,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -720,10 +721,24 @@ def classify(reply: pa.Array, action: pa.Array) -> dict[str, pa.Array]:
     return out
 
 
+def _classify_distinct(reply: pa.Array, action: pa.Array) -> dict[str, pa.Array]:
+    """:func:`classify` once per distinct (reply, action) pair (about 2 in 3 rows are one:
+    replies name the client or the recipient), spread back to the rows."""
+    r = pc.dictionary_encode(reply)
+    a = pc.dictionary_encode(action)
+    ri = np.asarray(pc.fill_null(r.indices, -1), np.int64) + 1
+    ai = np.asarray(pc.fill_null(a.indices, -1), np.int64) + 1
+    _, first, back = np.unique(ri * (len(a.dictionary) + 1) + ai, return_index=True, return_inverse=True)
+    if len(first) == len(reply):
+        return classify(reply, action)
+    pick, spread = pa.array(first), pa.array(back.reshape(-1))
+    return {name: values.take(spread) for name, values in classify(reply.take(pick), action.take(pick)).items()}
+
+
 def _decisions(t: pa.Table) -> pa.Table:
     reply = _col(t, "reply")
     action = _col(t, "action")
-    for name, values in classify(reply, action).items():
+    for name, values in _classify_distinct(reply, action).items():
         if values.null_count < len(values) or name.startswith("restriction"):
             t = _set(t, name, values)
     # proxy-accept names the queue file that the before-queue filter's MTA created
