@@ -31,7 +31,7 @@ from typing import BinaryIO, Iterator
 from .errors import NoSources, UnreadableSource
 
 HEAD_BYTES = 1024
-CHUNK_BYTES = 12 << 20  # per worker ~290 MB at peak; each chunk costs ~80 ms CPU whatever its size
+CHUNK_BYTES = 16 << 20  # per worker ~350 MB at peak; each chunk costs ~200M instructions whatever its size
 
 MAGIC = [
     (b"\x1f\x8b", "gzip"),
