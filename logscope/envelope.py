@@ -190,8 +190,13 @@ def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
     has_sep = np.diff(_np(split.offsets)) > 1  # a ": " was found
     header = pc.list_element(split, 0)
     body = _second(split, has_sep)
-    head16 = pc.dictionary_encode(pc.utf8_slice_codeunits(header, 0, 16))  # the stamp and a space
-    rest = pc.utf8_slice_codeunits(header, 16)
+    if pc.all(pc.string_is_ascii(header)).as_py():  # headers nearly always are: cut bytes, 4-9x cheaper
+        raw = header.view(pa.binary())
+        head16 = pc.dictionary_encode(pc.binary_slice(raw, 0, 16).view(pa.string()))  # the stamp and a space
+        rest = pc.binary_slice(raw, 16, 1 << 30).view(pa.string())
+    else:
+        head16 = pc.dictionary_encode(pc.utf8_slice_codeunits(header, 0, 16))
+        rest = pc.utf8_slice_codeunits(header, 16)
     rest_d = pc.dictionary_encode(rest)
     trad = has_sep & _valid_by_value(head16, TRAD_STAMP) & _valid_by_value(rest_d, TRAD_REST)
     if trad.all():

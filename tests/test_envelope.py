@@ -101,3 +101,14 @@ def test_embedded_stamp():
     # impossible stamps are null, as in a line's own stamp (strptime used to roll Feb 31 into March)
     bad = envelope.stamp_to_utc(pa.array(["Feb 31 10:00:00", "Nov  6 24:00:00", "not a stamp"]), line_ts[1:].take([0, 0, 0]), "Europe/Berlin")
     assert bad.to_pylist() == [None, None, None]
+
+
+def test_non_ascii_header_in_a_batch():
+    """A header with non-ASCII text is cut by characters (the all-ASCII batch by bytes): same fields."""
+    lines = ["Nov  6 10:00:01 mx1 postfix/smtpd[2001]: a", "Nov  6 10:00:02 mxé postfix/smtpd[2002]: b",
+             "Nov  6 10:00:03 mx1 postfix/qmgr[3]: c"]
+    mixed, plain = _parse(lines), _parse([lines[0], lines[2]])
+    assert mixed.host.to_pylist() == ["mx1", "mxé", "mx1"]
+    assert mixed.pid.to_pylist() == [2001, 2002, 3]
+    assert mixed.ts[1].as_py() == dt.datetime(2026, 11, 6, 10, 0, 2, tzinfo=UTC)
+    assert [mixed.body[i].as_py() for i in (0, 2)] == plain.body.to_pylist()
