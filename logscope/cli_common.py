@@ -102,6 +102,7 @@ def ingest_paths(
         bar = Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
             console=report.console(file=sys.stderr), transient=True,
+            auto_refresh=False,  # drawn at each chunk: no refresh thread, so the parser workers can be forked
         )
         tasks: dict[str, int] = {}
 
@@ -109,6 +110,7 @@ def ingest_paths(
             if path not in tasks:
                 tasks[path] = bar.add_task(Path(path).name[-30:], total=size or None)
             bar.update(tasks[path], completed=done)
+            bar.refresh()
 
         bar.start()
     try:

@@ -362,8 +362,15 @@ class Workers:
         # fork: the workers start at once with the modules this process has imported; a
         # forkserver first spends ~0.45 s CPU booting Python and importing pyarrow, numpy and
         # duckdb while the other core idles. Arrow and jemalloc re-initialise their threads
-        # in a forked child; nothing here has started Arrow's thread pools yet anyway.
-        ctx = multiprocessing.get_context("fork")
+        # in a forked child; nothing here has started Arrow's thread pools yet anyway. Only
+        # from a process without other threads, though (the CLI draws its progress bar without
+        # one): a lock another thread holds at the fork stays held in the child for good, so a
+        # threaded caller (Jupyter, an application) gets the forkserver.
+        if threading.active_count() == 1:
+            ctx = multiprocessing.get_context("fork")
+        else:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(["logscope.ingest"])
         self._pool = ProcessPoolExecutor(self.n, mp_context=ctx, initializer=_worker_start)
         self.depth = self.n + 1
 

@@ -253,18 +253,36 @@ def test_status_reconciles(tmp_path):
     assert b"reconciliation" in r.stdout
 
 
-def test_worker_processes_give_the_same_store(tmp_path):
+@pytest.mark.parametrize("threaded", [False, True], ids=["forked", "forkserver"])
+def test_worker_processes_give_the_same_store(tmp_path, threaded, monkeypatch):
+    """Workers are forked from a single-threaded caller; a caller with other threads running
+    (Jupyter, an application) gets forkserver workers. Both give the store one process gives."""
+    import multiprocessing
+    import threading
+
+    methods = []
+    real = multiprocessing.get_context
+    monkeypatch.setattr(multiprocessing, "get_context", lambda m=None: methods.append(m) or real(m))
+
     lines = log_lines(30000) + ["Dec 31 23:59:59 mx postfix/qmgr[1]: ABCDEF9: removed", "Jan  1 00:00:01 mx postfix/qmgr[1]: ABCDEFA: removed"]
     log = write(tmp_path / "mail.log", lines, dt.datetime(2027, 1, 1, 1))
     import logscope.sources as sources
 
     old = sources.CHUNK_BYTES
     sources.CHUNK_BYTES = 256 << 10  # many chunks, so workers finish out of order
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
     try:
         logscope.ingest([str(log)], tmp_path / "one", tz="UTC", workers=0)
+        if threaded:
+            other.start()
+        alone = threading.active_count() == 1
         logscope.ingest([str(log)], tmp_path / "two", tz="UTC", workers=2)
     finally:
+        stop.set()
         sources.CHUNK_BYTES = old
+    assert methods == ["fork" if alone else "forkserver"]
+    assert alone or threaded  # pytest itself runs no other thread here
     assert content(tmp_path / "one") == content(tmp_path / "two")
     con = logscope.open(tmp_path / "two")
     assert con.execute("select min(year(ts)), max(year(ts)) from events").fetchone() == (2026, 2027)
