@@ -49,7 +49,7 @@ def ingest(
     fmt: Fmt = typer.Option(Fmt.text, "--format", help="Summary as text or json (on stdout)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar and no summary; warnings still go to stderr."),
     wait: float = typer.Option(300.0, "--wait", help="Seconds to wait for another ingest holding the store lock."),
-    workers: Optional[int] = typer.Option(None, "--workers", help="Parser processes for large input [default: one per CPU]; 0 parses in this process."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Parser processes for large input [default: one per CPU, at most 4; each needs ~350 MB]; 0 parses in this process."),
 ) -> None:
     """Read new log lines into the store. Re-running adds only what is new.
 

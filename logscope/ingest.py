@@ -105,7 +105,7 @@ def ingest(
     Traditional stamps are local time in ``tz`` (default: this machine's zone);
     their year comes from each file's mtime unless ``year`` (the year of the
     first line) is given. Large inputs are parsed in ``workers`` processes
-    (default: one per CPU); the result does not depend on how many.
+    (default: one per CPU, at most DEFAULT_WORKERS_MAX); the result does not depend on how many.
     """
     store = store if isinstance(store, Store) else Store(store)
     tz = check_zone(tz or envelope.local_zone())
@@ -253,6 +253,7 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
 
 
 PARALLEL_BYTES = 48 << 20  # below this, worker start-up costs more than it saves
+DEFAULT_WORKERS_MAX = 4  # each worker peaks at ~350 MB (16 MiB chunks): 4 keep ingest near 1.5 GB
 
 
 @dataclass
@@ -351,7 +352,7 @@ class Workers:
 
     def __init__(self, n: int | None):
         self.forced = n is not None
-        self.n = (os.cpu_count() or 1) if n is None else n
+        self.n = min(os.cpu_count() or 1, DEFAULT_WORKERS_MAX) if n is None else n
         self.depth = 0
         self._pool = None
         self._closing: threading.Thread | None = None
