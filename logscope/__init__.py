@@ -12,7 +12,6 @@ import sys
 import types
 
 from .errors import LogscopeError
-from .queries import open, run, status  # noqa: A004
 from .store import Store
 
 __version__ = "0.1.0"
@@ -33,6 +32,16 @@ class _Package(types.ModuleType):
     @ingest.setter
     def ingest(self, value) -> None:
         pass
+
+
+def __getattr__(name: str):
+    """``open``, ``run`` and ``status`` load DuckDB (~0.2 s) on first use: ``logscope ingest``
+    does not need it, and its parser workers start that much sooner."""
+    if name in ("open", "run", "status"):
+        from . import queries
+
+        return getattr(queries, name)
+    raise AttributeError(f"module 'logscope' has no attribute {name!r}")
 
 
 sys.modules[__name__].__class__ = _Package

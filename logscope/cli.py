@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import typer
 
-from . import queries, report
+from . import report
 from .cli_common import EXIT_ERROR, StoreOpt, TzOpt, YearOpt, guard, ingest_paths
 from .store import Store
 
@@ -73,6 +73,8 @@ def status(store: Optional[Path] = StoreOpt, fmt: Fmt = typer.Option(Fmt.text, "
     unparsed lines by reason, and the check lines read = events + unparsed + skipped.
     """
     with guard():
+        from . import queries
+
         st = queries.status(Store(store) if store else None)
     if fmt == Fmt.json:
         sys.stdout.write(report.to_json(st))

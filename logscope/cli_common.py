@@ -13,10 +13,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Optional
 
-import duckdb
 import typer
 
-from . import postconf, queries, report
+from . import postconf, report
 from .errors import BadTime, LogscopeError
 from .store import Store
 
@@ -49,13 +48,14 @@ def guard() -> Iterator[None]:
     except LogscopeError as exc:
         err(f"logscope: {exc}")
         raise typer.Exit(EXIT_ERROR)
-    except duckdb.Error as exc:  # ad-hoc SQL: syntax, unknown column, parameter type
-        err(f"logscope: query failed: {exc}")
-        raise typer.Exit(EXIT_ERROR)
     except (typer.Exit, typer.Abort, typer.TyperException):  # usage errors keep typer's own handling
         raise
     except Exception as exc:  # noqa: BLE001
-        err(f"logscope: internal error: {type(exc).__name__}: {exc}")
+        duckdb = sys.modules.get("duckdb")  # imported by the commands that query (not by ingest)
+        if duckdb is not None and isinstance(exc, duckdb.Error):  # ad-hoc SQL: syntax, unknown column, parameter type
+            err(f"logscope: query failed: {exc}")
+        else:
+            err(f"logscope: internal error: {type(exc).__name__}: {exc}")
         raise typer.Exit(EXIT_ERROR)
 
 
@@ -71,6 +71,8 @@ def parse_when(value: Optional[str]) -> Optional[dt.datetime]:
 
 def open_store(store: Optional[Path], views=None):
     """The store's connection; ``views``: only these views (and what they read), see logscope.open."""
+    from . import queries  # DuckDB: not for the commands that only ingest
+
     return queries.open(Store(store) if store else None, must_exist=True, views=views)
 
 

@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import typer
 
-from . import queries, report
+from . import report
 from .cli_common import EXIT_ERROR, EXIT_OK, MainCfOpt, SinceOpt, StoreOpt, UntilOpt, guard, parse_when
 from .cli_common import err as _err
 from .cli_common import exit_for as _exit_for
@@ -114,6 +114,8 @@ def register(app: typer.Typer) -> None:
         Examples: logscope query --list;  logscope query rbl_zones --since 7d;
         logscope query "select kind, count(*) from events group by 1"
         """
+        from . import queries
+
         if list_ or not name_or_sql:
             qs = queries.available()
             rows = [(q.name, (q.header.splitlines() or [""])[0], ", ".join(q.params)) for q in qs.values()]
@@ -152,6 +154,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _query_params(name_or_sql: str) -> list[str]:
+    from . import queries
+
     if re.fullmatch(r"[A-Za-z0-9_]+", name_or_sql):
         return queries.get(name_or_sql).params
     return re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", name_or_sql)
