@@ -388,10 +388,10 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     if headroom is not None:
         HEADROOM = headroom
     try:
-        # the settings (a few scans of events) beside the derived session tables (on con: its temp tables)
-        got = queries.parallel(con, {"derived": lambda c: materialize(c, cache=cache),
-                                     "settings": lambda c: settings(c, main_cf)}, on_con="derived")
-        return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows, got["settings"])
+        # (the settings on a cursor beside the derived tables measured slower: DuckDB's threads
+        # are narrowed while both run, and the session tables' first pipelines keep one thread)
+        materialize(con, cache=cache)
+        return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows, settings(con, main_cf))
     finally:
         HEADROOM = saved
 
