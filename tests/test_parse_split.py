@@ -4,34 +4,21 @@ The full pattern's lazy reply stops at the leftmost place where the trailer matc
 end of the line; the split search must find the same place, also for replies that hold
 ';', 'from=<', '>' and trailers with fields missing, repeated or out of order.
 """
-import dataclasses
 import random
 import re
 
-import numpy as np
-import pyarrow as pa
 import pytest
+from rule_compare import with_and_without
 
 from logscope import grammars
 from logscope.grammars import Grammar, Rule, Split
-from logscope.parse import apply_grammar
 
 ALL = grammars.load()
 RULES = [(g, r) for g in ALL for r in g.rules if r.split]
 
 
-def _table(t: pa.Table) -> dict:
-    return {name: t.column(name).to_pylist() for name in sorted(t.column_names)}
-
-
 def _both(g: Grammar, rule: Rule, lines: list[str]) -> tuple[dict, dict]:
-    split = dataclasses.replace(g, rules=(rule,))
-    plain = dataclasses.replace(g, rules=(dataclasses.replace(rule, split=None),))
-    body, rows = pa.array(lines, pa.string()), np.arange(len(lines))
-    (a,), left_a = apply_grammar(split, body, rows)
-    (b,), left_b = apply_grammar(plain, body, rows)
-    assert list(left_a) == list(left_b)
-    return _table(a), _table(b)
+    return with_and_without(g, rule, lines, "split")
 
 
 def _decision_lines(n: int, seed: int = 7) -> list[str]:

@@ -1,10 +1,10 @@
 """Rules with a cheaper capture pattern (Rule.extract) must give the rows they take the same values."""
-import dataclasses
 import re
 
 import numpy as np
 import pyarrow as pa
 import pytest
+from rule_compare import with_and_without
 
 from logscope import grammars
 from logscope.parse import apply_grammar
@@ -55,10 +55,6 @@ EXTRA = {
 }
 
 
-def _table(t: pa.Table) -> dict:
-    return {name: t.column(name).to_pylist() for name in sorted(t.column_names)}
-
-
 @pytest.mark.parametrize("g,rule", RULES, ids=[f"{g.name}:{r.kind}" for g, r in RULES])
 def test_extract_matches_pattern(g, rule):
     samples = rule.samples + EXTRA.get(_INDEX[id(rule)], EXTRA.get(f"{g.name}:{rule.kind}", EXTRA.get(rule.kind, ())))
@@ -80,12 +76,8 @@ def test_extract_matches_pattern(g, rule):
             if cm:
                 for name in c.groupindex:
                     assert cm.group(name) == m.group(name), (s, name)
-    one = dataclasses.replace(g, rules=(rule,))
-    plain = dataclasses.replace(g, rules=(dataclasses.replace(rule, extract=None),))
-    body, rows = pa.array(samples, pa.string()), np.arange(len(samples))
-    (a,), _ = apply_grammar(one, body, rows)
-    (b,), _ = apply_grammar(plain, body, rows)
-    assert _table(a) == _table(b)
+    a, b = with_and_without(g, rule, samples, "extract")
+    assert a == b
 
 
 def test_passes_fall_back_to_the_full_pattern():
