@@ -153,7 +153,6 @@ class Envelope:
 # 16 characters ("Nov  6 10:00:01 ", a few thousand per chunk) and the rest ("host prog[pid]").
 TRAD_STAMP = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d $"
 TRAD_REST = r"^\S+ [^\s\[\]:]+(?:\[\d+\])?$"
-TRAD_FAST = r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ [^\s\[\]:]+(?:\[\d+\])?$"  # = TRAD_STAMP + TRAD_REST
 ISO_FAST = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d(?::?\d\d)?)? \S+ [^\s\[\]:]+(?:\[\d+\])?$"
 _TAG = re.compile(r"^(\S+) ([^\s\[\]:]+)(?:\[(\d+)\])?$")
 _MONTH_NO = {m: i + 1 for i, m in enumerate(MONTHS)}
