@@ -39,7 +39,7 @@ import time
 from typing import Any, Callable
 
 from .. import postconf, queries, traffic
-from ..insights import SEVERITIES
+from ..insights import SEVERITIES, inside
 from ..store import Store
 
 SCHEMA = "logscope.report/1"
@@ -214,16 +214,13 @@ def _rbl_zones(sections: dict) -> dict:
     return {"zones": sorted(zones, key=lambda z: (-z["rejects"], -z["lookup_failures"], z["zone"] or ""))}
 
 
-def _internal(ip: str, nets: list, exempt: set) -> bool:
-    """In mynetworks (main.cf given), else the host itself (127.0.0.1, ::1: mynetworks_style = host),
-    or classed exempt by the tune section."""
-    if ip in exempt:
-        return True
-    try:
-        a = ipaddress.ip_address(ip)
-    except ValueError:
-        return False
-    return any(a in n for n in nets) if nets else str(a) in ("127.0.0.1", "::1")
+_HOST_ONLY = [ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128")]
+
+
+def _internal(ips: list[str], nets: list, exempt: set) -> set[str]:
+    """The addresses of ``ips`` in mynetworks (main.cf given), else the host itself (127.0.0.1,
+    ::1: mynetworks_style = host), or classed exempt by the tune section."""
+    return set(exempt) | set(inside(ips, nets or _HOST_ONLY))
 
 
 def _rate_unit(cf) -> int:
@@ -236,9 +233,10 @@ def _connection_rate(rows: list, cf, sections: dict) -> dict:
     nets = cf.mynetworks() if cf is not None else []
     tune = (sections.get("tune") or {}).get("data") or {}
     exempt = {c.get("client_ip") for c in tune.get("clients") or [] if c.get("class") == "exempt"}
+    internal = _internal([r[0] for r in rows], nets, exempt)
     hist: dict[int, list[int]] = {}
     for ip, _host, _n, peak, _refused, accepted in rows:
-        if _internal(ip, nets, exempt):
+        if ip in internal:
             continue  # mynetworks (or loopback): exempt from the limits by default
         h = hist.setdefault(int(peak), [0, 0])
         h[0 if accepted else 1] += 1
