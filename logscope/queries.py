@@ -233,7 +233,7 @@ class Query:
 
     @property
     def params(self) -> list[str]:
-        body = "\n".join(l for l in self.sql.splitlines() if not l.lstrip().startswith("--"))
+        body = _body(self.sql)
         return sorted(set(_PARAM.findall(body)))
 
 
@@ -262,7 +262,7 @@ def get(name: str) -> Query:
 def run(con: duckdb.DuckDBPyConnection, name_or_sql: str, **params) -> duckdb.DuckDBPyRelation:
     """Run a named query (or ad-hoc SQL) with ``params`` bound; missing ones are NULL."""
     sql = get(name_or_sql).sql if re.fullmatch(r"[A-Za-z0-9_]+", name_or_sql) else name_or_sql
-    body = "\n".join(l for l in sql.splitlines() if not l.lstrip().startswith("--"))
+    body = _body(sql)
     wanted = set(_PARAM.findall(body))
     unknown = set(params) - wanted
     if unknown:
