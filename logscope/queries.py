@@ -8,14 +8,16 @@ parameters, never by pasting text into SQL.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 
@@ -269,6 +271,38 @@ def run(con: duckdb.DuckDBPyConnection, name_or_sql: str, **params) -> duckdb.Du
         raise QueryNotFound(f"parameter(s) {', '.join(sorted(unknown))} not used by this query; it takes: {', '.join(sorted(wanted)) or 'none'}")
     bound = {k: params.get(k) for k in wanted}
     return con.sql(sql, params=bound) if bound else con.sql(sql)
+
+
+# How far around a period the views that join lines of a session or a message read: a session
+# or message seen in the period began at most this long before it, and anvil's rate windows,
+# smtpd process instances and content-filter hand-offs are far shorter.
+PERIOD_MARGIN = dt.timedelta(days=1)
+
+
+@contextmanager
+def events_near(con: duckdb.DuckDBPyConnection, since: dt.datetime | None, until: dt.datetime | None) -> Iterator[None]:
+    """Inside the block, ``events`` on ``con`` holds only the lines of [since, until) widened
+    by :data:`PERIOD_MARGIN` (None = open; both None changes nothing): a TEMP view shadows the
+    store's, so every view read meanwhile (sessions, traffic ...) is built from those lines
+    alone and costs what the period costs, not what the store holds: a nightly report over
+    one day costs the same on a store of a week as of a year. The bounds are DuckDB
+    variables, folded into constants, so the Parquet files of other days are skipped unread."""
+    if since is None and until is None:
+        yield
+        return
+    lo = since - PERIOD_MARGIN if since is not None else None
+    hi = until + PERIOD_MARGIN if until is not None else None
+    con.execute("set variable logscope_lo = cast($lo as timestamptz)", {"lo": lo})
+    con.execute("set variable logscope_hi = cast($hi as timestamptz)", {"hi": hi})
+    con.execute(
+        "create or replace temp view events as select * from memory.main.events"
+        " where (getvariable('logscope_lo') is null or ts >= getvariable('logscope_lo'))"
+        " and (getvariable('logscope_hi') is null or ts < getvariable('logscope_hi'))"
+    )
+    try:
+        yield
+    finally:
+        con.execute("drop view if exists temp.main.events")
 
 
 def temp_table(con: duckdb.DuckDBPyConnection, name: str, **columns: tuple[str, list]) -> None:

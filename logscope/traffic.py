@@ -58,12 +58,14 @@ def summary(con, since: dt.datetime | None = None, until: dt.datetime | None = N
     ``con`` is a connection from :func:`logscope.open`.
     """
     p = {"since": since, "until": until}
-    # the period's traffic rows once, as a temp table that shadows the view for the queries below
-    con.execute(
-        "create or replace temp table traffic as select * from memory.main.traffic"
-        " where ($since is null or ts >= $since) and ($until is null or ts < $until)",
-        p,
-    )
+    # the period's traffic rows once, as a temp table that shadows the view for the queries
+    # below; the view reads the period's lines and a margin (hand-offs, sizes) only
+    with queries.events_near(con, since, until):
+        con.execute(
+            "create or replace temp table traffic as select * from memory.main.traffic"
+            " where ($since is null or ts >= $since) and ($until is null or ts < $until)",
+            p,
+        )
     try:
         return _summary(con, p, limit)
     finally:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import logscope
-from logscope import postconf
+from logscope import postconf, queries
 from logscope.insights import forged, tune
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -300,6 +300,29 @@ def test_crosscheck_with_anvil_lines(tmp_path):
     rows = tune.analyze(con)["crosscheck"]["rows"]
     assert [(r["metric"], r["value"], r["agree"]) for r in rows] == [
         ("connection_rate", 5, True), ("connection_count", 1, True), ("connection_rate", 9, False)]
+
+
+def test_period_reads_only_its_days(tmp_path):
+    """tune --since reads the period and queries.PERIOD_MARGIN before it, not the whole store (a
+    nightly run costs the same on a store of a year), with the same peaks for the period's clients."""
+    log = Log()
+    day = 86400
+    for d in range(5):  # one burst of 4 connections per client and day
+        for k in range(4):
+            log.session(d * day + k, d * day + k + 1, 100 + k, "192.0.2.70")
+            log.session(d * day + 30 + k, d * day + 31 + k, 200 + k, f"198.51.100.{d + 1}")
+    con = store_of(tmp_path, log.text())
+    since = T0.replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=4)
+    doc = tune.analyze(con, since=since, client_rows=100, cache=False)
+    first = con.sql("select min(t_start) from session_bounds").fetchall()[0][0]
+    assert first >= since - queries.PERIOD_MARGIN
+    assert first < since
+    assert con.sql("select count(*) from duckdb_views() where temporary and view_name = 'events'").fetchall()[0][0] == 0
+    got = {c["client_ip"]: c["peak_connection_rate"] for c in doc["clients"]}
+    assert got == {"192.0.2.70": 4, "198.51.100.5": 4}
+    whole = logscope.open(tmp_path / "store")
+    want = {c["client_ip"]: c["peak_connection_rate"] for c in tune.analyze(whole, client_rows=100, cache=False)["clients"]}
+    assert want["192.0.2.70"] == 4 and len(want) == 6
 
 
 def test_anvil_restart_resets_state(tmp_path):

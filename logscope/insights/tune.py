@@ -260,32 +260,37 @@ def _fingerprint(con) -> str | None:
     return h.hexdigest()[:24]
 
 
-def materialize(con, names=DERIVED, *, cache: bool = True) -> None:
+def materialize(con, names=DERIVED, *, cache: bool = True, since=None, until=None) -> None:
     """Compute the derived views once for this connection: a temp table of the same name
     shadows each view (DuckDB looks in the temp schema first), so later queries, and the
-    views built on it, read the table. With ``cache``, the tables are also kept as Parquet
-    under :func:`cache_dir`, keyed by the store's files and the view definitions, so the next
-    run over an unchanged store reads them instead of recomputing. Idempotent."""
+    views built on it, read the table. With ``since``/``until`` (UTC datetimes), the tables
+    are built from the lines of that period and a margin around it only
+    (:func:`logscope.queries.events_near`). With ``cache`` and no period, the tables are also
+    kept as Parquet under :func:`cache_dir`, keyed by the store's files and the view
+    definitions, so the next run over an unchanged store reads them instead of recomputing
+    (a period such as "the last 24h" moves with every run: its tables are not kept). Idempotent."""
     todo = [n for n in names if not _one(con, "select count(*) from duckdb_tables() where temporary and table_name = $n", {"n": n})[0]]
     if not todo:
         return
-    where = cache_dir() if cache else None
+    bounded = since is not None or until is not None
+    where = cache_dir() if cache and not bounded else None
     key = _fingerprint(con) if where is not None else None
-    for name in todo:
-        path = where / f"{name}-{key}.parquet" if key else None
-        if path is not None and path.exists():
-            con.execute(f"create temp table {name} as select * from read_parquet('{_sql_path(path)}')")
-            continue
-        con.execute(f"create temp table {name} as select * from {name}")
-        if path is not None:
-            try:
-                where.mkdir(parents=True, exist_ok=True)
-                tmp = path.with_suffix(f".{os.getpid()}.tmp")
-                con.execute(f"copy {name} to '{_sql_path(tmp)}' (format parquet)")
-                os.replace(tmp, path)
-                _prune(where)
-            except (OSError, duckdb.Error):
-                pass  # a read-only or full cache only costs speed
+    with queries.events_near(con, since, until):
+        for name in todo:
+            path = where / f"{name}-{key}.parquet" if key else None
+            if path is not None and path.exists():
+                con.execute(f"create temp table {name} as select * from read_parquet('{_sql_path(path)}')")
+                continue
+            con.execute(f"create temp table {name} as select * from {name}")
+            if path is not None:
+                try:
+                    where.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+                    con.execute(f"copy {name} to '{_sql_path(tmp)}' (format parquet)")
+                    os.replace(tmp, path)
+                    _prune(where)
+                except (OSError, duckdb.Error):
+                    pass  # a read-only or full cache only costs speed
 
 
 def _sql_path(p: Path) -> str:
@@ -390,8 +395,9 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     try:
         # (the settings on a cursor beside the derived tables measured slower: DuckDB's threads
         # are narrowed while both run, and the session tables' first pipelines keep one thread)
-        materialize(con, cache=cache)
-        return _analyze(con, parse_when(since), parse_when(until), main_cf, client_rows, settings(con, main_cf))
+        since, until = parse_when(since), parse_when(until)
+        materialize(con, cache=cache, since=since, until=until)
+        return _analyze(con, since, until, main_cf, client_rows, settings(con, main_cf))
     finally:
         HEADROOM = saved
 
