@@ -19,7 +19,7 @@ from typing import List, Optional
 
 import typer
 
-from . import report
+from . import cli_common, report
 from .cli_common import EXIT_ERROR, StoreOpt, TzOpt, YearOpt, guard, ingest_paths
 from .store import Store
 
@@ -94,6 +94,7 @@ for _name in ("cli_intel", "cli_tune", "cli_report"):
 
 
 def main() -> None:  # console script entry point
+    cli_common.PROGRAM = True
     try:
         app()
     except SystemExit as exc:

@@ -304,6 +304,22 @@ def test_store_written_before_a_new_column_still_opens(tmp_path):
     assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (31, 1)
 
 
+def test_program_parses_without_pandas_library_keeps_it(tmp_path):
+    """The logscope program parses a small file in its own process without pyarrow importing
+    pandas (0.45 s); the library, as a notebook uses it, still gets pandas afterwards."""
+    write(tmp_path / "mail.log", log_lines(40))
+    program = ("import sys; from logscope import cli; sys.argv = ['logscope', 'ingest', '-q', '--tz', 'UTC', '--store', %r, %r]\n"
+               "import os; os._exit = lambda code: (print('pandas' in sys.modules, code), sys.stdout.flush(), os.kill(os.getpid(), 9))\n"
+               "cli.main()") % (str(tmp_path / "a"), str(tmp_path / "mail.log"))
+    out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True)
+    assert out.stdout.split() == ["False", "0"], out.stderr
+    library = ("import sys, logscope; logscope.ingest([%r], %r, tz='UTC')\n"
+               "print(logscope.open(%r).sql('select count(*) as n from events').df().n[0])") % (
+        str(tmp_path / "mail.log"), str(tmp_path / "b"), str(tmp_path / "b"))
+    out = subprocess.run([sys.executable, "-c", library], capture_output=True, text=True)
+    assert out.stdout.strip() == "30", out.stderr
+
+
 def test_buckets_are_utc_whatever_the_machine_zone(tmp_path):
     write(tmp_path / "mail.log", ["2026-11-06T23:30:00+00:00 mx postfix/qmgr[1]: ABCDEF1: removed"])
     logscope.ingest([str(tmp_path / "mail.log")], tmp_path / "st", tz="UTC")
