@@ -280,9 +280,10 @@ PERIOD_MARGIN = dt.timedelta(days=1)
 
 
 @contextmanager
-def events_near(con: duckdb.DuckDBPyConnection, since: dt.datetime | None, until: dt.datetime | None) -> Iterator[None]:
+def events_near(con: duckdb.DuckDBPyConnection, since: dt.datetime | None, until: dt.datetime | None,
+                margin: dt.timedelta = PERIOD_MARGIN) -> Iterator[None]:
     """Inside the block, ``events`` on ``con`` holds only the lines of [since, until) widened
-    by :data:`PERIOD_MARGIN` (None = open; both None changes nothing): a TEMP view shadows the
+    by ``margin`` (None = open; both None changes nothing): a TEMP view shadows the
     store's, so every view read meanwhile (sessions, traffic ...) is built from those lines
     alone and costs what the period costs, not what the store holds: a nightly report over
     one day costs the same on a store of a week as of a year. The bounds are DuckDB
@@ -290,8 +291,8 @@ def events_near(con: duckdb.DuckDBPyConnection, since: dt.datetime | None, until
     if since is None and until is None:
         yield
         return
-    lo = since - PERIOD_MARGIN if since is not None else None
-    hi = until + PERIOD_MARGIN if until is not None else None
+    lo = since - margin if since is not None else None
+    hi = until + margin if until is not None else None
     con.execute("set variable logscope_lo = cast($lo as timestamptz)", {"lo": lo})
     con.execute("set variable logscope_hi = cast($hi as timestamptz)", {"hi": hi})
     con.execute(

@@ -15,6 +15,7 @@ INPUT (events)
              recipients delivered locally (relay=local/virtual, the local, virtual and lmtp
              agents), our host names are <syslog host>.<domain>, our addresses the server
              addresses postscreen logged, mynetworks the local machine; all labelled inferred.
+             Over a period, inferred from its lines and INFER_MARGIN (a week) on either side.
 
 RULES (queries/forged_patterns.sql, queries/forged_rdns.sql; thresholds in the output)
     own_domain_sender, from_equals_to, helo_ours, login_mismatch, random_local_part,
@@ -132,7 +133,10 @@ S25R_PCRE = (
 )
 
 
-# what ours() and _inside() read from the log, fetched at once on two cursors
+# what ours() and _inside() read from the log, fetched at once on two cursors; over a period,
+# from the lines of the period and INFER_MARGIN around it (a domain that gets mail now and then
+# is still seen, and a nightly run does not read a year of log)
+INFER_MARGIN = dt.timedelta(days=7)
 _OURS_SQL = {
     "servers": "select distinct regexp_extract(detail, '^\\[([^\\]]+)\\]', 1) from events "
                "where daemon = 'postscreen' and kind = 'ps_connect' and detail like '[%'",
@@ -144,14 +148,20 @@ _OURS_SQL = {
 }
 
 
-def _from_log(con) -> dict[str, list]:
-    got = queries.parallel(con, {k: (lambda c, sql=sql: c.execute(sql).fetchall()) for k, sql in _OURS_SQL.items()})
+def _from_log(con, since=None, until=None) -> dict[str, list]:
+    def job(sql):
+        def run(c):
+            with queries.events_near(c, since, until, INFER_MARGIN):
+                return c.execute(sql).fetchall()
+        return run
+
+    got = queries.parallel(con, {k: job(sql) for k, sql in _OURS_SQL.items()})
     return {k: [r[0] for r in rows if r[0]] for k, rows in got.items()}
 
 
 def ours(con, main_cf: postconf.MainCf | None, log: dict[str, list] | None = None) -> dict:
     """Our domains, host names, addresses and mynetworks: from main.cf, else inferred from the log
-    (``log``: what :func:`_from_log` read, when the caller has it)."""
+    (``log``: what :func:`_from_log` read, when the caller has it; else the whole store)."""
     log = log if log is not None else _from_log(con)
     servers = log["servers"]
     if main_cf is not None:
@@ -246,7 +256,7 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     :class:`logscope.postconf.MainCf` or None (then our domains are inferred).
     """
     since, until = parse_when(since), parse_when(until)
-    log = _from_log(con)
+    log = _from_log(con, since, until)
     o = ours(con, main_cf, log)
     ours_ips = _inside(log["ips"], o["mynetworks"])
     n_inside = len(ours_ips)

@@ -397,7 +397,9 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
         # are narrowed while both run, and the session tables' first pipelines keep one thread)
         since, until = parse_when(since), parse_when(until)
         materialize(con, cache=cache, since=since, until=until)
-        return _analyze(con, since, until, main_cf, client_rows, settings(con, main_cf))
+        with queries.events_near(con, since, until):
+            st = settings(con, main_cf)
+        return _analyze(con, since, until, main_cf, client_rows, st)
     finally:
         HEADROOM = saved
 
