@@ -229,6 +229,20 @@ def test_ours_inferred_without_main_cf(forged_doc):
     assert json.loads(json.dumps(doc, default=str))["schema"] == "logscope.forged/1"
 
 
+def test_ours_inferred_from_the_period_and_a_week_around_it(tmp_path):
+    """Over a period, our domains come from its lines and forged.INFER_MARGIN around it, not
+    from the whole store (a nightly run must not read a year of log)."""
+    log = Log()
+    day = 86400
+    accepted(log, 0, 10, "192.0.2.1", "1A0001", "a@x.test", "u@old.example")     # 20 days before: too far
+    accepted(log, 15 * day, 11, "192.0.2.2", "1A0002", "b@x.test", "u@near.example")  # 5 days before
+    accepted(log, 20 * day, 12, "192.0.2.3", "1A0003", "c@x.test", "u@now.example")
+    con = store_of(tmp_path, log.text())
+    since = T0.replace(tzinfo=dt.timezone.utc) + dt.timedelta(days=20)
+    assert forged.analyze(con, since=since)["ours"]["domains"] == ["near.example", "now.example"]
+    assert forged.analyze(con)["ours"]["domains"] == ["near.example", "now.example", "old.example"]
+
+
 # ----------------------------------------------------------------------------- anvil model
 
 def anvil_rates(times: list[int], unit: int) -> list[int]:
