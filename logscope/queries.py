@@ -277,6 +277,9 @@ def run(con: duckdb.DuckDBPyConnection, name_or_sql: str, **params) -> duckdb.Du
 # or message seen in the period began at most this long before it, and anvil's rate windows,
 # smtpd process instances and content-filter hand-offs are far shorter.
 PERIOD_MARGIN = dt.timedelta(days=1)
+# ... and what the commands learn from the log about the site (our domains, the zones each
+# service consults): a week around the period, so that what shows now and then is still seen
+INFER_MARGIN = dt.timedelta(days=7)
 
 
 @contextmanager

@@ -230,7 +230,7 @@ def test_ours_inferred_without_main_cf(forged_doc):
 
 
 def test_ours_inferred_from_the_period_and_a_week_around_it(tmp_path):
-    """Over a period, our domains come from its lines and forged.INFER_MARGIN around it, not
+    """Over a period, our domains come from its lines and queries.INFER_MARGIN around it, not
     from the whole store (a nightly run must not read a year of log)."""
     log = Log()
     day = 86400

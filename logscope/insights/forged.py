@@ -15,7 +15,7 @@ INPUT (events)
              recipients delivered locally (relay=local/virtual, the local, virtual and lmtp
              agents), our host names are <syslog host>.<domain>, our addresses the server
              addresses postscreen logged, mynetworks the local machine; all labelled inferred.
-             Over a period, inferred from its lines and INFER_MARGIN (a week) on either side.
+             Over a period, inferred from its lines and a week (queries.INFER_MARGIN) on either side.
 
 RULES (queries/forged_patterns.sql, queries/forged_rdns.sql; thresholds in the output)
     own_domain_sender, from_equals_to, helo_ours, login_mismatch, random_local_part,
@@ -134,9 +134,8 @@ S25R_PCRE = (
 
 
 # what ours() and _inside() read from the log, fetched at once on two cursors; over a period,
-# from the lines of the period and INFER_MARGIN around it (a domain that gets mail now and then
-# is still seen, and a nightly run does not read a year of log)
-INFER_MARGIN = dt.timedelta(days=7)
+# from the lines of the period and queries.INFER_MARGIN around it (a nightly run does not read
+# a year of log)
 _OURS_SQL = {
     "servers": "select distinct regexp_extract(detail, '^\\[([^\\]]+)\\]', 1) from events "
                "where daemon = 'postscreen' and kind = 'ps_connect' and detail like '[%'",
@@ -151,7 +150,7 @@ _OURS_SQL = {
 def _from_log(con, since=None, until=None) -> dict[str, list]:
     def job(sql):
         def run(c):
-            with queries.events_near(c, since, until, INFER_MARGIN):
+            with queries.events_near(c, since, until, queries.INFER_MARGIN):
                 return c.execute(sql).fetchall()
         return run
 

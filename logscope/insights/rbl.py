@@ -50,7 +50,7 @@ from importlib import resources
 from typing import Any
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of, pin
+from . import Finding, by_severity, examples_of, parse_when, pin
 from . import _config
 
 SCHEMA = "logscope.rbl/1"
@@ -150,9 +150,13 @@ def analyze(con, *, since=None, until=None, main_cf=None) -> dict:
     """
     lo, hi = _config.inside_ranges(main_cf)
     p = {"since": since, "until": until}
+    near = (parse_when(since), parse_when(until))
     def zones(c):  # on con: the pins are its temp tables
-        pin(c, PINNED)
-        return _rows(queries.run(c, "rbl_zones", inside_lo=lo, inside_hi=hi, **p))
+        # over a period: the zones each service consults, and the clients postscreen only ever
+        # listed, are learned from the period and a week around it, not from the whole store
+        with queries.events_near(c, *near, queries.INFER_MARGIN):
+            pin(c, PINNED)
+            return _rows(queries.run(c, "rbl_zones", inside_lo=lo, inside_hi=hi, **p))
 
     # one query gathers everything per zone (also what rbl_lookup_errors, rbl_overlap,
     # rbl_postscreen_rank and rbl_daily answer on their own), so the store is read once;
