@@ -68,6 +68,35 @@ def ingest(
 
 
 @app.command()
+def compact(
+    store: Optional[Path] = StoreOpt,
+    fmt: Fmt = typer.Option(Fmt.text, "--format", help="Summary as text or json (on stdout)."),
+    wait: float = typer.Option(300.0, "--wait", help="Seconds to wait for an ingest holding the store lock."),
+) -> None:
+    """Merge the Parquet files of each day partition into one file.
+
+    Every ingest adds files, and a query opens every file: a store fed by a
+    cron job every few minutes gathers thousands. ingest already merges a day
+    it wrote to once it holds more than 16 files; this merges every day now.
+    Atomic (a crash leaves the store as it was) and safe to repeat. Queries
+    that were running meanwhile may fail on a merged file: run them again.
+
+    Example: logscope compact --store ~/mailstore
+    """
+    with guard():
+        st = Store(store) if store else Store()
+        if not (st.path / "manifest.json").exists():
+            from .errors import StoreNotFound
+
+            raise StoreNotFound(f"no logscope store at {st.path}. Create one with: logscope ingest /var/log/mail.log*")
+        done = st.compact(wait=wait)
+    if fmt == Fmt.json:
+        sys.stdout.write(report.to_json(done))
+    else:
+        report.console().print(report.render_merged(done) if done["partitions"] else "nothing to merge: each day partition is one file")
+
+
+@app.command()
 def status(store: Optional[Path] = StoreOpt, fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json.")) -> None:
     """Show what the store holds: time span, hosts, sources, events by kind,
     unparsed lines by reason, and the check lines read = events + unparsed + skipped.

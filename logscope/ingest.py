@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from . import envelope, parse, sources
 from .errors import ConfigError, LogscopeError, UnreadableSource
-from .store import Store, write_part
+from .store import COMPACT_AT, Store, compact_locked, write_part
 
 
 @dataclass
@@ -51,6 +51,7 @@ class IngestReport:
     unparsed_reasons: Counter = field(default_factory=Counter)
     elapsed_s: float = 0.0
     commit: str | None = None
+    merged: dict | None = None  # day partitions merged after the commit (store.compact_locked)
 
     def total(self, attr: str) -> int:
         return sum(getattr(s, attr) for s in self.sources)
@@ -77,6 +78,7 @@ class IngestReport:
             "kinds": dict(self.kinds.most_common()),
             "unparsed_reasons": dict(self.unparsed_reasons.most_common()),
             "sources": [s.__dict__ for s in self.sources],
+            "merged": self.merged,
         }
 
 
@@ -133,10 +135,15 @@ def ingest(
                 "skipped": report.total("skipped"),
                 "sources": sorted({s.source for s in report.sources if s.source and s.lines}),
             }
-            report.commit = tx.commit(manifest, record)["id"] if report.lines else None
+            done = tx.commit(manifest, record) if report.lines else None
+            report.commit = done["id"] if done else None
         except BaseException:
             tx.abort()
             raise
+        if done:  # the day partitions written to that now hold many small files: one file each
+            days = {f.split("/")[1] for fs in done["files"].values() for f in fs}
+            merged = compact_locked(store, at=COMPACT_AT + 1, days=days)
+            report.merged = merged if merged["partitions"] else None
     report.elapsed_s = time.monotonic() - started
     return report
 

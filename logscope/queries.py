@@ -23,7 +23,7 @@ import duckdb
 
 from .errors import QueryNotFound, StoreNotFound
 from .schema import TABLES
-from .store import Store
+from .store import Store, ingest_runs
 
 QUERY_DIR = Path(__file__).resolve().parent.parent / "queries"
 if not QUERY_DIR.is_dir():  # installed as a wheel: shipped as package data
@@ -355,7 +355,8 @@ def status(store: Store | str | os.PathLike | None = None) -> dict:
             }
             for sid, s in srcs.items()
         ],
-        "commits": len(manifest["commits"]),
+        "commits": ingest_runs(manifest),
+        "files": {ds: len(store.files(ds)) for ds in TABLES},
         "kinds": [{"daemon": d, "kind": k, "events": n} for d, k, n, _, _ in kinds],
         "unparsed": [
             {"reason": r, "lines": n, "example": {"source": s, "line_no": ln, "raw": raw}} for r, n, s, ln, raw in unparsed

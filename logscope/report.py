@@ -86,6 +86,12 @@ def render_ingest(out: Console, rep: dict) -> None:
         out.print(table("events by kind", ["kind", "events"], list(rep["kinds"].items()), justify=_NUMS))
     if rep["unparsed_reasons"]:
         out.print(table("unparsed by reason", ["reason", "lines"], list(rep["unparsed_reasons"].items()), justify=_NUMS))
+    if rep.get("merged"):
+        out.print(Text(render_merged(rep["merged"])))
+
+
+def render_merged(m: dict) -> str:
+    return f"merged {m['files_before']:,} files of {m['partitions']:,} day partition(s) into {m['files_after']:,} ({m['rows']:,} rows)"
 
 
 _NUMS = {c: "right" for c in ("lines", "events", "unparsed", "skipped")}
@@ -93,7 +99,9 @@ _NUMS = {c: "right" for c in ("lines", "events", "unparsed", "skipped")}
 
 def render_status(out: Console, st: dict) -> None:
     rec = st["reconciliation"]
-    out.print(Text(f"store {term_safe(st['store'])}: {st['commits']} commit(s)"))
+    files = st.get("files") or {}
+    out.print(Text(f"store {term_safe(st['store'])}: {st['commits']} commit(s), "
+                   + ", ".join(f"{n:,} {ds} file(s)" for ds, n in files.items())))
     out.print(Text(f"span   {st['span']['first'] or '-'}  ..  {st['span']['last'] or '-'} (UTC)"))
     out.print(table("hosts", ["host", "events", "first", "last"], [(h["host"], h["events"], h["first"], h["last"]) for h in st["hosts"]], justify=_NUMS))
     out.print(

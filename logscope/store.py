@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .errors import ManifestCorrupt, StoreLocked
+from .errors import LogscopeError, ManifestCorrupt, StoreLocked
 from .schema import SCHEMA_VERSION, TABLES
 
 MANIFEST = "manifest.json"
@@ -127,6 +127,23 @@ class Store:
     def begin(self) -> "Transaction":
         return Transaction(self)
 
+    def compact(self, *, at: int = 2, wait: float = 300.0) -> dict:
+        """Merge each day partition's files into one (see :func:`compact_locked`), under the lock."""
+        with self.lock(wait=wait):
+            return compact_locked(self, at=at)
+
+
+def _parquet_options(names: list[str]) -> dict:
+    """How every Parquet file of the store is written (``names``: the dataset's columns)."""
+    return {
+        "compression": "zstd",
+        "compression_level": 1,
+        "write_statistics": [n for n in names if n not in _NO_MINMAX],
+        # line_no is unique: a dictionary only costs time and space (-10% write time, -11% size)
+        "use_dictionary": [n for n in names if n not in _NO_STATS and n != "line_no"],
+        "write_batch_size": 1 << 16,  # fewer, larger column batches: -5-10% write time
+    }
+
 
 def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[str]:
     """Write ``table`` as one Parquet file per UTC day of ``ts`` under ``staging``.
@@ -149,20 +166,111 @@ def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[
         rel = Path(dataset) / f"day={d.isoformat() if d is not None else 'unknown'}" / f"part-{name}.parquet"
         path = staging / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        pq.write_table(
-            part,
-            path,
-            compression="zstd",
-            compression_level=1,
-            write_statistics=[n for n in names if n not in _NO_MINMAX],
-            # line_no is unique: a dictionary only costs time and space (-10% write time, -11% size)
-            use_dictionary=[n for n in names if n not in _NO_STATS and n != "line_no"],
-            row_group_size=1 << 20,
-            write_batch_size=1 << 16,  # fewer, larger column batches: -5-10% write time
-        )
+        pq.write_table(part, path, row_group_size=1 << 20, **_parquet_options(names))
         _fsync(path)  # here, beside the other chunks' parsing, not in the commit after them
         out.append(str(rel))
     return out
+
+
+# an ingest merges a day partition it wrote to once the partition holds more files than this:
+# a */5 cron adds a file per run, and every query lists and opens every file
+COMPACT_AT = 16
+_MERGE_ROWS = 1 << 17  # rows per row group of a merged file: memory holds one group at a time
+
+
+def compact_locked(store: "Store", *, at: int = 2, days: set[str] | None = None) -> dict:
+    """Merge the files of each day partition holding at least ``at`` of them into one file.
+
+    ``days``: only these partitions (``"day=2026-11-06"``); the caller holds the store's lock.
+    Atomic like an ingest: the merged files are staged, the manifest that lists them instead
+    of the old ones is published, and only then are the old files deleted (a crash before
+    that leaves files the manifest does not list, which the next lock holder deletes). Rows
+    are copied in file order, a row group at a time. A connection opened before may fail to
+    read a deleted file: open the store again.
+    """
+    manifest = store.manifest()
+    groups: dict[tuple[str, str], list[str]] = {}
+    for c in manifest["commits"]:
+        for ds, fs in c["files"].items():
+            for f in fs:
+                day = f.split("/")[1]
+                if days is None or day in days:
+                    groups.setdefault((ds, day), []).append(f)
+    todo = {k: v for k, v in sorted(groups.items()) if len(v) >= at}
+    out = {"partitions": len(todo), "files_before": sum(len(v) for v in todo.values()), "files_after": len(todo), "rows": 0}
+    if not todo:
+        return out
+    old = {f for fs in todo.values() for f in fs}
+    tx = store.begin()
+    try:
+        for (ds, day), files in todo.items():
+            rel = f"{ds}/{day}/part-{tx.next_name()}.parquet"
+            out["rows"] += _merge([store.path / f for f in files], tx.staging / rel, ds)
+            tx.add([rel])
+        kept, folded = [], {"commits": 0, "lines": 0, "first": None, "last": None}
+        for c in manifest["commits"]:
+            c["files"] = {ds: [f for f in fs if f not in old] for ds, fs in c["files"].items()}
+            if any(c["files"].values()):
+                kept.append(c)
+                continue
+            # a record left without files is folded into this one: the manifest, read by
+            # every run, does not grow by a record per ingest for ever
+            f = c.get("folded") or {"commits": 1, "lines": c.get("lines", 0), "first": c.get("time"), "last": c.get("time")}
+            folded["commits"] += f["commits"]
+            folded["lines"] += f["lines"]
+            folded["first"] = min(filter(None, (folded["first"], f["first"])), default=None)  # ISO UTC text sorts by time
+            folded["last"] = max(filter(None, (folded["last"], f["last"])), default=None)
+        manifest["commits"] = kept
+        tx.commit(manifest, {"time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "lines": 0,
+                             "merged": len(old), "folded": folded})
+    except BaseException:
+        tx.abort()
+        raise
+    for f in old:
+        (store.path / f).unlink(missing_ok=True)
+    for ds, day in todo:
+        _fsync_dir(store.path / ds / day)
+    return out
+
+
+def ingest_runs(manifest: dict) -> int:
+    """How many ingest commits the manifest holds, those folded into merge records included."""
+    return sum(c["folded"]["commits"] if "folded" in c else 1 for c in manifest["commits"])
+
+
+def _merge(files: list[Path], dest: Path, dataset: str) -> int:
+    """Copy the rows of ``files`` into one new Parquet file ``dest``, in order; the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from . import schema
+
+    target = schema.EVENTS if dataset == "events" else schema.UNPARSED
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    pending: list[pa.RecordBatch] = []
+    rows = want = 0
+    with pq.ParquetWriter(dest, target, **_parquet_options(DATASETS[dataset])) as writer:
+        def flush() -> None:
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending, target), row_group_size=_MERGE_ROWS)
+                pending.clear()
+
+        for f in files:
+            pf = pq.ParquetFile(f)
+            want += pf.metadata.num_rows
+            for batch in pf.iter_batches(batch_size=1 << 15):
+                # a file an older logscope wrote may lack newer columns: they are null
+                cols = [batch.column(n) if n in batch.schema.names else pa.nulls(batch.num_rows, t)
+                        for n, t in zip(target.names, target.types)]
+                pending.append(pa.RecordBatch.from_arrays([c.cast(t) for c, t in zip(cols, target.types)], schema=target))
+                rows += batch.num_rows
+                if sum(b.num_rows for b in pending) >= _MERGE_ROWS:
+                    flush()
+        flush()
+    if rows != want:  # never: the files said how many rows they hold
+        raise LogscopeError(f"internal error: merging {len(files)} files of {dest.parent.name} read {rows} rows, expected {want}")
+    _fsync(dest)
+    return rows
 
 
 @dataclass

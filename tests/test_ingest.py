@@ -348,3 +348,96 @@ def test_file_slice_notices_a_rewritten_file(tmp_path):
     assert parse_chunk(good, "s", 1, "UTC", years.snapshot(), str(staging), "t-2") is None
     log.write_bytes(data[:10])
     assert good.read() is None
+
+
+def files_of(store) -> dict[str, int]:
+    m = json.loads((Path(store) / "manifest.json").read_text())
+    return {ds: sum(len(c["files"].get(ds, [])) for c in m["commits"]) for ds in ("events", "unparsed")}
+
+
+def test_many_small_ingests_are_merged(tmp_path):
+    """A cron every few minutes adds a file per run: past COMPACT_AT files a day partition is
+    merged into one. The store equals one ingest of the whole file, the manifest folds the
+    records of merged ingests, and status still counts every ingest."""
+    from logscope.store import COMPACT_AT
+
+    lines = log_lines(40 * (COMPACT_AT + 4))
+    log = tmp_path / "mail.log"
+    runs = 0
+    for k in range(40, len(lines) + 1, 40):
+        write(log, lines[:k], dt.datetime(2026, 11, 27, 12))
+        rep = logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+        runs += 1
+        assert rep.lines == 40
+        if runs == COMPACT_AT + 1:
+            assert rep.merged == {"partitions": 1, "files_before": COMPACT_AT + 1, "files_after": 1, "rows": 30 * runs}
+    assert files_of(tmp_path / "st")["events"] == 1 + (runs - COMPACT_AT - 1)
+    logscope.ingest([str(write(tmp_path / "all.log", lines, dt.datetime(2026, 11, 27, 12)))], tmp_path / "one", tz="UTC")
+    assert content(tmp_path / "st") == content(tmp_path / "one")
+    assert reconciled(tmp_path / "st")["lines_read"] == len(lines)
+    m = json.loads((tmp_path / "st" / "manifest.json").read_text())
+    assert len(m["commits"]) == 1 + (runs - COMPACT_AT - 1)
+    assert m["commits"][0]["folded"]["commits"] == COMPACT_AT + 1
+    assert logscope.status(tmp_path / "st")["commits"] == runs
+    # leftovers: no staging, no file the manifest does not list
+    assert not (tmp_path / "st" / ".staging").exists()
+    assert len(list((tmp_path / "st" / "events").glob("*/*.parquet"))) == files_of(tmp_path / "st")["events"]
+
+
+def test_compact_command_merges_every_day_and_is_idempotent(tmp_path):
+    for d in range(3):  # two files per day, each ingested on its own: two files in each day partition
+        lines = log_lines(60, dt.datetime(2026, 11, 25 + d, 10))
+        for h, half in enumerate((lines[:30], lines[30:])):
+            log = write(tmp_path / f"day{d}-part{h}.log", half, dt.datetime(2026, 11, 28))
+            logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    assert files_of(tmp_path / "st")["events"] == 6
+    before = content(tmp_path / "st")
+    out = cli("compact", "--store", str(tmp_path / "st"), "--format", "json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == {"partitions": 3, "files_before": 6, "files_after": 3, "rows": 135}
+    assert files_of(tmp_path / "st")["events"] == 3 and content(tmp_path / "st") == before
+    reconciled(tmp_path / "st")
+    again = cli("compact", "--store", str(tmp_path / "st"))
+    assert again.returncode == 0 and b"nothing to merge" in again.stdout
+    assert cli("compact", "--store", str(tmp_path / "nowhere")).returncode == 2
+
+
+def test_compact_crash_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    from logscope import store as store_mod
+
+    log = tmp_path / "mail.log"
+    lines = log_lines(120)
+    for k in (40, 80, 120):
+        write(log, lines[:k], dt.datetime(2026, 11, 27, 12))
+        logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    manifest = (tmp_path / "st" / "manifest.json").read_bytes()
+    before = content(tmp_path / "st")
+    real = store_mod._merge
+    calls = []
+
+    def crash(files, dest, dataset):
+        calls.append(real(files, dest, dataset))  # the merged file is written, then the run dies
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(store_mod, "_merge", crash)
+    with pytest.raises(KeyboardInterrupt):
+        logscope.Store(tmp_path / "st").compact()
+    assert calls and (tmp_path / "st" / "manifest.json").read_bytes() == manifest
+    assert content(tmp_path / "st") == before
+    monkeypatch.setattr(store_mod, "_merge", real)
+    assert logscope.Store(tmp_path / "st").compact()["files_after"] == 1
+    assert content(tmp_path / "st") == before and files_of(tmp_path / "st")["events"] == 1
+
+
+def test_merge_fills_columns_an_older_logscope_did_not_write(tmp_path):
+    import pyarrow.parquet as pq
+
+    write(tmp_path / "mail.log", log_lines(40))
+    logscope.ingest([str(tmp_path / "mail.log")], tmp_path / "st", tz="UTC")
+    for f in logscope.Store(tmp_path / "st").files("events"):
+        pq.write_table(pq.read_table(f).drop_columns(["orig_queue_id"]), f)
+    write(tmp_path / "new.log", ["Nov  6 10:00:00 mx postfix/smtpd[9]: 4ABCDEF9: client=x[192.0.2.9], orig_queue_id=3ABCDEF8, orig_client=y[192.0.2.8]"])
+    logscope.ingest([str(tmp_path / "new.log")], tmp_path / "st", tz="UTC", year=2026)
+    logscope.Store(tmp_path / "st").compact()
+    con = logscope.open(tmp_path / "st")
+    assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (31, 1)
