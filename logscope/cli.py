@@ -77,7 +77,7 @@ def compact(
 
     Every ingest adds files, and a query opens every file: a store fed by a
     cron job every few minutes gathers thousands. ingest already merges a day
-    it wrote to once it holds more than 16 files; this merges every day now.
+    it wrote to once it holds more than 16 small ones; this merges every day now.
     Atomic (a crash leaves the store as it was) and safe to repeat. Queries
     that were running meanwhile may fail on a merged file: run them again.
 

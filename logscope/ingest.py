@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from . import envelope, parse, sources
 from .errors import ConfigError, LogscopeError, UnreadableSource
-from .store import COMPACT_AT, Store, compact_locked, write_part
+from .store import COMPACT_AT, SMALL_FILE, Store, compact_locked, write_part
 
 
 @dataclass
@@ -142,7 +142,7 @@ def ingest(
             raise
         if done:  # the day partitions written to that now hold many small files: one file each
             days = {f.split("/")[1] for fs in done["files"].values() for f in fs}
-            merged = compact_locked(store, at=COMPACT_AT + 1, days=days)
+            merged = compact_locked(store, at=COMPACT_AT + 1, days=days, below=SMALL_FILE)
             report.merged = merged if merged["partitions"] else None
     report.elapsed_s = time.monotonic() - started
     return report

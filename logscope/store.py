@@ -172,16 +172,20 @@ def write_part(staging: Path, name: str, dataset: str, table: pa.Table) -> list[
     return out
 
 
-# an ingest merges a day partition it wrote to once the partition holds more files than this:
-# a */5 cron adds a file per run, and every query lists and opens every file
+# an ingest merges the small files of a day partition it wrote to once the partition holds more
+# of them than COMPACT_AT: a */5 cron adds a file per run, and every query lists and opens every
+# file. A file of SMALL_FILE bytes or more (a 16 MiB chunk of a large ingest makes ~1.6 MB) is
+# worth its opening and stays as it is.
 COMPACT_AT = 16
+SMALL_FILE = 1 << 20
 _MERGE_ROWS = 1 << 17  # rows per row group of a merged file: memory holds one group at a time
 
 
-def compact_locked(store: "Store", *, at: int = 2, days: set[str] | None = None) -> dict:
+def compact_locked(store: "Store", *, at: int = 2, days: set[str] | None = None, below: int | None = None) -> dict:
     """Merge the files of each day partition holding at least ``at`` of them into one file.
 
-    ``days``: only these partitions (``"day=2026-11-06"``); the caller holds the store's lock.
+    ``days``: only these partitions (``"day=2026-11-06"``); ``below``: only files smaller than
+    this many bytes (they are counted and merged; larger ones stay). The caller holds the lock.
     Atomic like an ingest: the merged files are staged, the manifest that lists them instead
     of the old ones is published, and only then are the old files deleted (a crash before
     that leaves files the manifest does not list, which the next lock holder deletes). Rows
@@ -194,7 +198,7 @@ def compact_locked(store: "Store", *, at: int = 2, days: set[str] | None = None)
         for ds, fs in c["files"].items():
             for f in fs:
                 day = f.split("/")[1]
-                if days is None or day in days:
+                if (days is None or day in days) and (below is None or (store.path / f).stat().st_size < below):
                     groups.setdefault((ds, day), []).append(f)
     todo = {k: v for k, v in sorted(groups.items()) if len(v) >= at}
     out = {"partitions": len(todo), "files_before": sum(len(v) for v in todo.values()), "files_after": len(todo), "rows": 0}

@@ -441,3 +441,19 @@ def test_merge_fills_columns_an_older_logscope_did_not_write(tmp_path):
     logscope.Store(tmp_path / "st").compact()
     con = logscope.open(tmp_path / "st")
     assert con.execute("select count(*), count(orig_queue_id) from events").fetchone() == (31, 1)
+
+
+def test_large_files_are_not_merged_by_ingest(tmp_path, monkeypatch):
+    """Only small files count: the chunk files of a large ingest stay as they are."""
+    import importlib
+
+    from logscope.store import COMPACT_AT
+
+    ingest_mod = importlib.import_module("logscope.ingest")
+    monkeypatch.setattr(ingest_mod, "SMALL_FILE", 1)  # every file is "large"
+    lines = log_lines(10 * (COMPACT_AT + 2))
+    log = tmp_path / "mail.log"
+    for k in range(10, len(lines) + 1, 10):
+        write(log, lines[:k], dt.datetime(2026, 11, 27, 12))
+        assert logscope.ingest([str(log)], tmp_path / "st", tz="UTC").merged is None
+    assert files_of(tmp_path / "st")["events"] == COMPACT_AT + 2
