@@ -2,6 +2,7 @@
 
 SYNOPSIS
     .venv/bin/python bench/queries.py [--lines 2000000] [--seed 1] [--repeat 3] [--warm-cache]
+                                      [--only rbl,tune] [--since TIME]
                                       [--no-pflogsumm] [--logscope PATH] [--out bench/out]
 
 DESCRIPTION
@@ -17,7 +18,9 @@ DESCRIPTION
          logscope report --format html -o  target < 10 s
        By default with LOGSCOPE_CACHE=off, so that tune's on-disk cache of derived
        tables never serves a run: these are cold figures. --warm-cache times with
-       the cache (after one run that fills it).
+       the cache (after one run that fills it). --since TIME passes --since to every
+       command: the nightly case, where one day of a longer store is reported on
+       (--lines 6000000 --since 2026-11-12: the last of 12 days).
     3. Baselines from the same run: ``logscope --help`` (interpreter and import
        start-up), one full scan of the store through ``logscope query`` (DuckDB
        reading every row once), and Debian's ``pflogsumm`` on the same log (the
@@ -74,6 +77,8 @@ def main(argv=None) -> int:
     ap.add_argument("--logscope", default=str(ROOT / ".venv" / "bin" / "logscope"))
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--only", help="comma-separated commands to time (default: all): " + ", ".join(c[0] for c in COMMANDS))
+    ap.add_argument("--since", help="pass --since to every command: the nightly case, one day of a longer store "
+                                    "(with --lines 6000000, 12 days: --since 2026-11-12)")
     a = ap.parse_args(argv)
     only = {x.strip() for x in a.only.split(",")} if a.only else None
     a.out.mkdir(parents=True, exist_ok=True)
@@ -83,7 +88,7 @@ def main(argv=None) -> int:
     env = dict(os.environ, LOGSCOPE_STORE=str(store))
     if not a.warm_cache:
         env["LOGSCOPE_CACHE"] = "off"
-    res: dict = {"lines": a.lines, "seed": a.seed, "repeat": a.repeat, "cache": a.warm_cache, "commands": {}}
+    res: dict = {"lines": a.lines, "seed": a.seed, "repeat": a.repeat, "cache": a.warm_cache, "since": a.since, "commands": {}}
 
     def timed(args: list[str]) -> dict:
         return median_run(a.repeat, lambda i: run_timed([a.logscope, *[x.format(out=a.out) for x in args]], env=env))
@@ -94,7 +99,7 @@ def main(argv=None) -> int:
     for name, args, target in COMMANDS:
         if only is not None and name not in only:
             continue
-        r = timed(args)
+        r = timed(args + (["--since", a.since] if a.since else []))
         if r["rc"] not in (0, 1):  # 1 = findings need attention
             print(f"  ! {name} failed (exit {r['rc']}): {r['stderr'][-400:]}")
         res["commands"][name] = {"wall_s": r["wall_s"], "cpu_s": r["cpu_s"], "runs": r["runs"], "target_s": target}
