@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of, postconf_edit
+from . import Finding, by_severity, examples_of, parse_when, postconf_edit
 from . import _config
 from .rbl import _rows, iso, render_findings
 
@@ -87,8 +87,15 @@ def analyze(con, *, since=None, until=None, main_cf=None, top: int = 5) -> dict:
     """Rejects by restriction, rules fired, top values, dry runs, what-if and findings."""
     p = {"since": since, "until": until}
     lo, hi = _config.inside_ranges(main_cf)
+    near = (parse_when(since), parse_when(until))
+
     def q(name: str, **extra):
-        return lambda c: _rows(queries.run(c, name, **p, **extra))
+        def job(c):
+            # over a period, from its lines and a day around it (queries.events_near): the view
+            # client_mail looks up the queue ids refused later in their session among those only
+            with queries.events_near(c, *near):
+                return _rows(queries.run(c, name, **p, **extra))
+        return job
 
     # independent queries, two at a time on cursors of con (longest first); each reads the views
     # with only the columns it needs, which costs less than materialising `rejects` for all of them
