@@ -11,11 +11,27 @@ import csv
 import io
 import json
 import re
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+_RICH = {"Console": "rich.console", "Table": "rich.table", "Text": "rich.text"}
+
+
+def __getattr__(name: str):
+    """report.Text, report.Table, report.Console: rich is imported on first use (~60 ms that the
+    JSON and CSV outputs never need)."""
+    if name in _RICH:
+        import importlib
+
+        value = getattr(importlib.import_module(_RICH[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -30,6 +46,9 @@ def term_safe(value: Any) -> str:
 
 def table(title: str | None, columns: Sequence[str], rows: Iterable[Sequence[Any]], *, justify: dict | None = None) -> Table:
     """A rich table whose cells are plain, escaped text; wraps to fit 80 columns."""
+    from rich.table import Table
+    from rich.text import Text
+
     t = Table(title=title, title_justify="left", expand=False, show_edge=False, pad_edge=False)
     justify = justify or {}
     for c in columns:
@@ -49,6 +68,8 @@ def _fmt(v: Any) -> Any:
 
 def console(file=None, width: int | None = None) -> Console:
     """A console for reports: no markup or emoji interpretation of data, no highlighting."""
+    from rich.console import Console
+
     return Console(file=file, width=width, highlight=False, markup=False, emoji=False, soft_wrap=False)
 
 
@@ -73,6 +94,8 @@ def _csv_cell(v: Any) -> Any:
 
 
 def render_ingest(out: Console, rep: dict) -> None:
+    from rich.text import Text
+
     out.print(
         Text(
             f"read {rep['lines']:,} lines in {rep['elapsed_s']:.1f}s"
@@ -98,6 +121,8 @@ _NUMS = {c: "right" for c in ("lines", "events", "unparsed", "skipped")}
 
 
 def render_status(out: Console, st: dict) -> None:
+    from rich.text import Text
+
     rec = st["reconciliation"]
     files = st.get("files") or {}
     out.print(Text(f"store {term_safe(st['store'])}: {st['commits']} commit(s), "
