@@ -278,6 +278,8 @@ def _run(cfg: Config, fmt: str, output) -> Result:
         if s.error:
             res.messages.append(f"error: {s.path}: {s.error}")
     res.messages.append(f"ingested {rep.lines:,} new line(s) into {store.path}")
+    if rep.merged:
+        res.messages.append(report.render_merged(rep.merged))
     newest = _newest(store)
     state = read_state(store.path)
     if fmt == "prometheus":
