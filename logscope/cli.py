@@ -84,12 +84,7 @@ def compact(
     Example: logscope compact --store ~/mailstore
     """
     with guard():
-        st = Store(store) if store else Store()
-        if not (st.path / "manifest.json").exists():
-            from .errors import StoreNotFound
-
-            raise StoreNotFound(f"no logscope store at {st.path}. Create one with: logscope ingest /var/log/mail.log*")
-        done = st.compact(wait=wait)
+        done = Store(store).require().compact(wait=wait)
     if fmt == Fmt.json:
         sys.stdout.write(report.to_json(done))
     else:

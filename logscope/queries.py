@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 import duckdb
 
-from .errors import QueryNotFound, StoreNotFound
+from .errors import QueryNotFound
 from .schema import TABLES
 from .store import Store, ingest_runs
 
@@ -46,8 +46,8 @@ def open(  # noqa: A001
     file on a large store). :func:`views_for` lists the names a set of queries reads.
     """
     store = store if isinstance(store, Store) else Store(store)
-    if must_exist and not (store.path / "manifest.json").exists():
-        raise StoreNotFound(f"no logscope store at {store.path}. Create one with: logscope ingest /var/log/mail.log*")
+    if must_exist:
+        store.require()
     con = duckdb.connect()
     _session(con)
     con.execute("set enable_object_cache = true")  # Parquet footers are read once, not once per view and query

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from .errors import LogscopeError, ManifestCorrupt, StoreLocked
+from .errors import LogscopeError, ManifestCorrupt, StoreLocked, StoreNotFound
 from .schema import SCHEMA_VERSION, TABLES
 
 MANIFEST = "manifest.json"
@@ -78,6 +78,12 @@ class Store:
         if m.get("format") != "logscope-store":
             raise ManifestCorrupt(f"{p} is not a logscope manifest")
         return m
+
+    def require(self) -> "Store":
+        """This store, or StoreNotFound when no ingest has made one here yet."""
+        if not (self.path / MANIFEST).exists():
+            raise StoreNotFound(f"no logscope store at {self.path}. Create one with: logscope ingest /var/log/mail.log*")
+        return self
 
     def files(self, dataset: str) -> list[str]:
         """Absolute paths of the committed Parquet files of ``dataset``."""
