@@ -51,8 +51,9 @@ def open(  # noqa: A001
     con = duckdb.connect()
     _session(con)
     con.execute("set enable_object_cache = true")  # Parquet footers are read once, not once per view and query
+    manifest = store.manifest()
     for name, columns in TABLES.items():
-        files = store.files(name)
+        files = store.files(name, manifest)
         # the typed empty select fixes column order and types, and gives columns that
         # files written by an older logscope lack (as NULL)
         empty = _empty_select(columns)
@@ -356,7 +357,7 @@ def status(store: Store | str | os.PathLike | None = None) -> dict:
             for sid, s in srcs.items()
         ],
         "commits": ingest_runs(manifest),
-        "files": {ds: len(store.files(ds)) for ds in TABLES},
+        "files": {ds: len(store.files(ds, manifest)) for ds in TABLES},
         "kinds": [{"daemon": d, "kind": k, "events": n} for d, k, n, _, _ in kinds],
         "unparsed": [
             {"reason": r, "lines": n, "example": {"source": s, "line_no": ln, "raw": raw}} for r, n, s, ln, raw in unparsed

@@ -85,10 +85,11 @@ class Store:
             raise StoreNotFound(f"no logscope store at {self.path}. Create one with: logscope ingest /var/log/mail.log*")
         return self
 
-    def files(self, dataset: str) -> list[str]:
-        """Absolute paths of the committed Parquet files of ``dataset``."""
+    def files(self, dataset: str, manifest: dict | None = None) -> list[str]:
+        """Absolute paths of the committed Parquet files of ``dataset`` (``manifest``: one the
+        caller has read already)."""
         out = []
-        for c in self.manifest()["commits"]:
+        for c in (manifest if manifest is not None else self.manifest())["commits"]:
             out.extend(str(self.path / f) for f in c["files"].get(dataset, []))
         return out
 
