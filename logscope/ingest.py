@@ -27,7 +27,7 @@ import pyarrow.compute as pc
 
 from . import envelope, parse, sources
 from .errors import ConfigError, LogscopeError, UnreadableSource
-from .store import COMPACT_AT, SMALL_FILE, Store, compact_locked, write_part
+from .store import COMPACT_AT, SMALL_FILE, Store, compact_locked, day_of, write_part
 
 
 @dataclass
@@ -141,7 +141,7 @@ def ingest(
             tx.abort()
             raise
         if done:  # the day partitions written to that now hold many small files: one file each
-            days = {f.split("/")[1] for fs in done["files"].values() for f in fs}
+            days = {day_of(f) for fs in done["files"].values() for f in fs}
             merged = compact_locked(store, at=COMPACT_AT + 1, days=days, below=SMALL_FILE)
             report.merged = merged if merged["partitions"] else None
     report.elapsed_s = time.monotonic() - started
@@ -440,7 +440,7 @@ class _NoPandas:
 
     def find_spec(self, name, path=None, target=None):
         if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"no pandas in a parser worker: {name}", name=name)
+            raise ModuleNotFoundError(f"pandas refused in this process (logscope.ingest.refuse_pandas): {name}", name=name)
         return None
 
 

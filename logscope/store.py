@@ -188,6 +188,11 @@ SMALL_FILE = 1 << 20
 _MERGE_ROWS = 1 << 17  # rows per row group of a merged file: memory holds one group at a time
 
 
+def day_of(rel: str) -> str:
+    """The day partition (``"day=2026-11-06"``) of a store-relative file path."""
+    return rel.split("/")[1]
+
+
 def compact_locked(store: "Store", *, at: int = 2, days: set[str] | None = None, below: int | None = None) -> dict:
     """Merge the files of each day partition holding at least ``at`` of them into one file.
 
@@ -204,7 +209,7 @@ def compact_locked(store: "Store", *, at: int = 2, days: set[str] | None = None,
     for c in manifest["commits"]:
         for ds, fs in c["files"].items():
             for f in fs:
-                day = f.split("/")[1]
+                day = day_of(f)
                 if (days is None or day in days) and (below is None or (store.path / f).stat().st_size < below):
                     groups.setdefault((ds, day), []).append(f)
     todo = {k: v for k, v in sorted(groups.items()) if len(v) >= at}
