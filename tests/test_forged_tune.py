@@ -14,6 +14,7 @@ import random
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import logscope
@@ -277,6 +278,48 @@ def test_fixed_windows_match_anvil(tmp_path):
     assert got == want
     # a sliding window would give more here: 0 50 55 | 61 65 -> anvil 3, sliding 4
     assert max(anvil_rates([0, 50, 55, 61, 65], 60)) == 3
+
+
+def anvil_replay(sessions: list[tuple], unit: int) -> list[dict]:
+    """anvil.c, literally, for one group's sessions (s, start, end, mail, rcpt, auth) in time
+    order: the rate counters after each session, and the sessions open at its connect."""
+    out, start = [], None
+    for s, a, b, mail, rcpt, auth in sessions:
+        if start is None or start + unit < s:
+            start, c = s, {"conn": 0, "mail": 0, "rcpt": 0, "auth": 0}
+        c["conn"] += 1
+        row = {"conn_rate": c["conn"], "conn_count": sum(1 for _, a2, b2, *_ in sessions if a2 <= a < b2)}
+        for k, w in (("mail", mail), ("rcpt", rcpt), ("auth", auth)):
+            row[f"{k}_before"] = c[k]
+            c[k] += w
+            row[f"{k}_rate"] = c[k]
+        out.append(row)
+    return out
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_replay_matches_anvil(seed):
+    """tune.replay (window chains by pointer doubling, counters, concurrency) equals a literal
+    replay of anvil's rules, over random groups with ties, long bursts and overlapping sessions."""
+    rnd = random.Random(seed)
+    rows, want = [], []
+    for g in range(rnd.randint(1, 40)):
+        t, group = rnd.randint(0, 10**6), []
+        for _ in range(rnd.randint(1, 120)):
+            t += rnd.choice((0, 0, 1, 5, 29, 30, 31, 59, 60, 61, 119, 400))
+            group.append((t, rnd.randint(0, 3), rnd.randint(0, 9), rnd.choice((0, 0, 1, 2))))
+        # sortable second-and-line numbers: distinct, the connect before the session's last line
+        ords = rnd.sample(range(10**9), 2 * len(group))
+        bounds = [(t * 10**10 + ords[2 * i], t * 10**10 + ords[2 * i] + rnd.choice((1, 10**9, 10**11))) for i, (t, *_) in enumerate(group)]
+        sessions = [(t, a, b, m, r, au) for (t, m, r, au), (a, b) in zip(group, bounds)]
+        want += anvil_replay(sessions, 60)
+        rows += [(g * 7919 + 13, *x) for x in sessions]
+    col = list(zip(*rows))
+    arrays = [np.array(c, np.uint64 if i == 0 else np.int64) for i, c in enumerate(col)]
+    got, figures = tune.replay(*arrays, unit=60)
+    assert figures["sessions"] == len(rows)
+    for k in want[0]:
+        assert got[k].tolist() == [w[k] for w in want], k
 
 
 def test_concurrency_and_exempt(tmp_path):
