@@ -368,13 +368,20 @@ def replay(g, s, ord_start, ord_end, mail, rcpt, auth, unit: int) -> tuple[dict,
     levels = max(0, math.ceil(math.log2(longest))) if longest > 1 else 0
     start = burst.copy()
     if longest:
-        jumps = [nxt]
+        # the jump tables cover the sessions of long groups only (levels+1 arrays of them)
+        rows_l = np.flatnonzero(long_group[gi])
+        pos = np.full(n, -1, np.int64)
+        pos[rows_l] = np.arange(len(rows_l))
+        step = nxt[rows_l]
+        jumps = [np.where(step >= 0, pos[np.maximum(step, 0)], -1)]
         for _ in range(levels):
             j = jumps[-1]
             jumps.append(np.where(j >= 0, j[np.maximum(j, 0)], -1))
+        st = start[rows_l]
         for j in reversed(jumps):  # starts ∪ j(starts), highest jump first: every chain length
-            to = j[start]
-            start[to[to >= 0]] = True
+            to = j[st]
+            st[to[to >= 0]] = True
+        start[rows_l] = st
     # each session's window: the last start at or before it (a group's first row is a start)
     wstart = np.maximum.accumulate(np.where(start, idx, 0))
     out = {"conn_rate": idx - wstart + 1}
