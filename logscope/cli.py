@@ -54,7 +54,9 @@ def ingest(
     """Read new log lines into the store. Re-running adds only what is new.
 
     Every line becomes an event, an unparsed row with its reason, or is skipped
-    because another program wrote it (dovecot, sshd, cron ...).
+    because another program wrote it (dovecot, sshd, cron ...). A directory or a glob
+    reads only the files whose first KiB holds a log line (README, dpkg.log ... are
+    skipped with a warning); a file named on its own is always read.
 
     Example: logscope ingest /var/log/mail.log* --store ~/mailstore
     """

@@ -178,6 +178,15 @@ def _valid_by_value(d: pa.DictionaryArray, pattern: str) -> np.ndarray:
     return hit[_np(pc.fill_null(d.indices, 0))] & _np(d.is_valid()) if len(hit) else np.zeros(len(d), dtype=bool)
 
 
+def has_header(head: bytes) -> bool:
+    """True when a line of ``head`` (a file's first bytes) has an envelope :func:`parse` reads."""
+    lines = [x.rstrip("\r") for x in head.decode("utf-8", "replace").split("\n") if x.strip()]
+    if not lines:
+        return False
+    env = parse(pa.array(lines, pa.string()), "UTC", YearState(anchor=dt.date.today()))
+    return bool(env.ok.any())
+
+
 def parse(lines: pa.Array, tz: str, years: YearState) -> Envelope:
     """Split each line into envelope fields and the message body.
 

@@ -34,7 +34,7 @@ from .store import COMPACT_AT, SMALL_FILE, Store, compact_locked, day_of, write_
 class SourceReport:
     path: str
     source: str | None = None  # source id
-    state: str = "new"  # new, grown, unchanged, rotated, empty, failed
+    state: str = "new"  # new, grown, unchanged, rotated, empty, not_a_log, failed
     lines: int = 0
     events: int = 0
     unparsed: int = 0
@@ -181,6 +181,12 @@ def _ingest_source(src, manifest, tx, sr, report, tz, year, progress, pool) -> N
             return
         if sources.looks_binary(head):
             raise UnreadableSource(f"{src.name}: looks like binary data, not a text log (NUL or control bytes in its first KiB); skipped")
+        if src.found and not envelope.has_header(head):
+            # `logscope ingest /var/log/` must not store README or dpkg.log as unparsed mail log
+            sr.state = "not_a_log"
+            sr.warnings.append(f"{src.name}: no syslog or journal line in its first KiB, so not a mail log; skipped "
+                               "(name the file itself to read it anyway)")
+            return
         sid, rec = _find(manifest, head)
         if rec is None:
             sid = sources.digest(head)[:16]

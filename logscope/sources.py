@@ -55,6 +55,8 @@ class Source:
     mtime: float = 0.0
     dev: int = 0
     ino: int = 0
+    # found in a directory or by a glob, not named: read only if it looks like a log
+    found: bool = False
 
     @property
     def is_stdin(self) -> bool:
@@ -87,7 +89,12 @@ def rotation_base(path: str) -> str:
 
 
 def expand(paths: list[str]) -> list[Source]:
-    """Resolve files, directories, globs and ``-`` into sources, rotated sets oldest first."""
+    """Resolve files, directories, globs and ``-`` into sources, rotated sets oldest first.
+
+    A file named on its own is always read; one found in a directory or by a glob is marked
+    ``found`` (the ingest skips it unless its first KiB holds a log line).
+    """
+    named: list[str] = []
     found: list[str] = []
     stdin = False
     for p in paths:
@@ -97,23 +104,26 @@ def expand(paths: list[str]) -> list[Source]:
         if os.path.isdir(p):
             found.extend(str(c) for c in sorted(Path(p).iterdir()) if c.is_file() and not c.name.startswith("."))
         elif os.path.exists(p) or os.path.islink(p):
-            found.append(p)
+            named.append(p)
         else:
             matches = sorted(glob.glob(p))
             if not matches:
                 raise NoSources(f"{p}: no such file, directory or glob match. Example: logscope ingest /var/log/mail.log*")
             found.extend(m for m in matches if not os.path.isdir(m))
-    # de-duplicate, then group rotated sets and order each oldest first
-    seen: dict[str, None] = {}
+    # de-duplicate (a file both named and found counts as named), then group rotated sets and
+    # order each oldest first
+    seen: dict[str, bool] = {}
+    for f in named:
+        seen.setdefault(os.path.abspath(f), False)
     for f in found:
-        seen.setdefault(os.path.abspath(f), None)
+        seen.setdefault(os.path.abspath(f), True)
     groups: dict[str, list[str]] = {}
     for f in seen:
         groups.setdefault(rotation_base(f), []).append(f)
     out = []
     for base in sorted(groups):
         for f in sorted(groups[base], key=rotation_key):
-            out.append(_stat_source(f))
+            out.append(_stat_source(f, found=seen[f]))
     if stdin:
         out.append(Source("-"))
     if not out:
@@ -121,14 +131,14 @@ def expand(paths: list[str]) -> list[Source]:
     return out
 
 
-def _stat_source(path: str) -> Source:
+def _stat_source(path: str, *, found: bool = False) -> Source:
     try:
         st = os.stat(path)
     except OSError:
-        return Source(path)  # reported when opened
+        return Source(path, found=found)  # reported when opened
     if not stat.S_ISREG(st.st_mode):
-        return Source(path)
-    return Source(path, st.st_size, st.st_mtime, st.st_dev, st.st_ino)
+        return Source(path, found=found)
+    return Source(path, st.st_size, st.st_mtime, st.st_dev, st.st_ino, found=found)
 
 
 def detect(prefix: bytes) -> str | None:

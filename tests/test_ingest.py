@@ -234,6 +234,32 @@ def test_empty_and_unreadable(tmp_path):
     assert r.returncode == 2 and b"no such file" in r.stderr
 
 
+def test_directory_and_glob_skip_files_that_are_not_logs(tmp_path):
+    """/var/log holds README, dpkg.log ...: a directory or glob reads only files with log lines;
+    a file named on its own is read whatever it holds (its lines kept as unparsed)."""
+    d = tmp_path / "log"
+    d.mkdir()
+    write(d / "mail.log", log_lines(40))
+    write(d / "README", ["You are looking for the traditional text log files in /var/log."] * 3)
+    write(d / "dpkg.log", [f"2026-11-27 10:00:0{i} status installed libc6:amd64 2.41-12" for i in range(5)])
+    # a journalctl export opens with a line that is not a log line; the next ones are
+    write(d / "journal.txt", ["-- Journal begins at Thu 2026-11-26 10:00:00 UTC. --"] + log_lines(5))
+    for paths in ([str(d)], [str(d / "*")]):
+        store = tmp_path / f"st{len(paths[0])}"
+        rep = logscope.ingest(paths, store, tz="UTC")
+        state = {Path(s.path).name: s.state for s in rep.sources}
+        assert state == {"mail.log": "new", "README": "not_a_log", "dpkg.log": "not_a_log", "journal.txt": "new"}
+        assert rows(store)[1] == 1  # the journal's banner line; nothing from README or dpkg.log
+        assert any("not a mail log" in w for s in rep.sources for w in s.warnings)
+        reconciled(store)
+    # named, it is read: 3 unparsed lines, kept with their reason
+    rep = logscope.ingest([str(d / "README")], tmp_path / "named", tz="UTC")
+    assert rep.sources[0].state == "new" and rows(tmp_path / "named") == (0, 3)
+    # named and found in the same run: named wins
+    rep = logscope.ingest([str(d), str(d / "README")], tmp_path / "both", tz="UTC")
+    assert {Path(s.path).name: s.state for s in rep.sources}["README"] == "new"
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a mode-000 file")
 def test_permission_denied(tmp_path):
     p = write(tmp_path / "secret.log", log_lines(3))
