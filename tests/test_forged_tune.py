@@ -174,6 +174,9 @@ def test_own_domain_sender(forged_doc):
     assert p["status"] == "got_through" and p["severity"] == "warning"
     assert "check_sender_access" in p["action"] and "permit_sasl_authenticated" in p["action"]
     assert all(e["source"] and e["line_no"] for e in p["examples"])
+    # the span of the envelopes looked at: the first reject (from outside) one second after T0
+    assert doc["period"]["first"] == (T0 + dt.timedelta(seconds=1)).replace(tzinfo=dt.timezone.utc).isoformat()
+    assert doc["period"]["last"] > doc["period"]["first"]
 
 
 def test_from_equals_to(forged_doc):

@@ -122,7 +122,12 @@ def pin(con, names: Sequence[str]) -> None:
             con.execute(f'create temp table "{n}" as select * from "{n}"')
 
 
-__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "inside", "pin", "postconf_edit", "worst"]
+def minute(ts: str | None) -> str:
+    """An ISO time stamp of a document cut to the minute for text output ("2026-11-27 18:26"), or ""."""
+    return (ts or "")[:16].replace("T", " ")
+
+
+__all__ = ["Finding", "SEVERITIES", "by_severity", "examples_of", "inside", "minute", "pin", "postconf_edit", "worst"]
 
 
 _REL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)

@@ -37,7 +37,7 @@ import ipaddress
 import re
 
 from .. import postconf, queries, report
-from . import Finding, by_severity, inside, parse_when, postconf_edit
+from . import Finding, by_severity, inside, minute, parse_when, postconf_edit
 from .tune import _networks, _one, _rows, iso
 
 SCHEMA = "logscope.forged/1"
@@ -265,7 +265,7 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
         queries.temp_table(c, "forged_inside", client_ip=("varchar", ours_ips))
         queries.run(c, "forged_transactions", **p)
         return _one(c, "select count(*) filter (where origin = 'reject'), "
-                       "count(distinct (host, queue_id)) filter (where origin = 'accepted') from forged_tx")
+                       "count(distinct (host, queue_id)) filter (where origin = 'accepted'), min(ts), max(ts) from forged_tx")
 
     def rdns_rows(c):
         queries.temp_table(c, "forged_inside", client_ip=("varchar", ours_ips))
@@ -350,7 +350,7 @@ def analyze(con, *, since=None, until=None, main_cf: postconf.MainCf | None = No
     return {
         "schema": SCHEMA,
         "generated": iso(dt.datetime.now(dt.timezone.utc)),
-        "period": {"since": iso(since), "until": iso(until)},
+        "period": {"since": iso(since), "until": iso(until), "first": iso(tx[2]), "last": iso(tx[3])},
         "config": {"main_cf": main_cf.path if main_cf is not None else None},
         "ours": o | {"inside_clients": n_inside},
         "thresholds": thresholds,
@@ -366,8 +366,9 @@ def render_text(doc: dict, out) -> None:
     T = report.Text
     o = doc["ours"]
     label = "inferred" if o["inferred"] else "main.cf"
+    per = doc["period"]
     out.print(T(f"forged senders: {doc['envelopes']['rejects']:,} rejects and {doc['envelopes']['accepted_messages']:,} accepted "
-                f"messages looked at; period {doc['period']['since'] or '-'} .. {doc['period']['until'] or '-'}"))
+                f"messages looked at, {minute(per.get('first')) or '-'} .. {minute(per.get('last')) or '-'} UTC"))
     out.print(T(f"our domains ({label}): {', '.join(o['domains']) or '-'}"))
     out.print(T(f"our names ({label}): {', '.join(o['hostnames']) or '-'}; addresses: {', '.join(o['addresses']) or '-'}; "
                 f"mynetworks: {', '.join(o['mynetworks']) or '-'}"))

@@ -50,7 +50,7 @@ from importlib import resources
 from typing import Any
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of, parse_when, pin
+from . import Finding, by_severity, examples_of, minute, parse_when, pin
 from . import _config
 
 SCHEMA = "logscope.rbl/1"
@@ -470,13 +470,9 @@ def _pct(x) -> str:
     return "" if x is None else f"{x:.0%}"
 
 
-def _short(ts: str | None) -> str:
-    return (ts or "")[:16].replace("T", " ")
-
-
 def render_text(out, doc: dict) -> None:
     per = doc["period"]
-    out.print(report.Text(f"DNS blocklists, {_short(per['first']) or '-'} .. {_short(per['last']) or '-'} UTC"
+    out.print(report.Text(f"DNS blocklists, {minute(per['first']) or '-'} .. {minute(per['last']) or '-'} UTC"
                           + (f", config {report.term_safe(doc['config'])}" if doc["config"] else "")))
     zs = doc["zones"]
     if not zs:
@@ -491,7 +487,7 @@ def render_text(out, doc: dict) -> None:
             [(z["zone"], z["rejects"], z["reject_warnings"], z["clients"], z["nets"], _pct(z["share"]), z["only_this_zone"])
              for z in zs], justify=_NUM))
         out.print(report.table("activity (UTC)", ["zone", "first seen", "last seen"],
-                               [(z["zone"], _short(z["first_seen"]), _short(z["last_seen"])) for z in zs]))
+                               [(z["zone"], minute(z["first_seen"]), minute(z["last_seen"])) for z in zs]))
     ps = [(z["zone"], z["postscreen"]["ranks"], z["postscreen"]["weight"], _pct(z["postscreen"]["contribution"]),
            z["postscreen"]["postscreen_rejects"]) for z in zs if z.get("postscreen")]
     if ps:

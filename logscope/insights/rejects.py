@@ -39,7 +39,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .. import queries, report
-from . import Finding, by_severity, examples_of, parse_when, postconf_edit
+from . import Finding, by_severity, examples_of, minute, parse_when, postconf_edit
 from . import _config
 from .rbl import _rows, iso, render_findings
 
@@ -352,13 +352,9 @@ def _pct(x) -> str:
     return "" if x is None else f"{x:.0%}"
 
 
-def _short(ts) -> str:
-    return (ts or "")[:16].replace("T", " ")
-
-
 def render_text(out, doc: dict, *, rows: int = 25) -> None:
     per, tot = doc["period"], doc["totals"]
-    out.print(report.Text(f"Rejects and access decisions, {_short(per['first']) or '-'} .. {_short(per['last']) or '-'} UTC"
+    out.print(report.Text(f"Rejects and access decisions, {minute(per['first']) or '-'} .. {minute(per['last']) or '-'} UTC"
                           + (f", config {report.term_safe(doc['config'])}" if doc["config"] else "")))
     out.print(report.Text(f"{tot['events']:,} decisions, {tot['refused']:,} refused mail, {tot['clients']:,} clients, "
                           f"{tot['smtpd_connections']:,} smtpd connections"))
@@ -397,7 +393,7 @@ def render_text(out, doc: dict, *, rows: int = 25) -> None:
             a["events"] += r["events"]
             a["refused"] += r["refused"]
             a["classes"].append((r["events"], r["restriction_class"]))
-        brows = [(_short(b), a["events"], a["refused"], ", ".join(f"{c} {n}" for n, c in sorted(a["classes"], reverse=True)[:3]))
+        brows = [(minute(b), a["events"], a["refused"], ", ".join(f"{c} {n}" for n, c in sorted(a["classes"], reverse=True)[:3]))
                  for b, a in sorted(agg.items())][-48:]
         out.print(report.table("over time (UTC)", ["bucket", "events", "refused", "top classes"], brows, justify=_NUM))
     if doc["dry_runs"]:
