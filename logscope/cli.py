@@ -94,6 +94,32 @@ def compact(
 
 
 @app.command()
+def show(
+    refs: List[str] = typer.Argument(..., help="SOURCE:LINE as findings cite them (a unique prefix of the source id will do)."),
+    store: Optional[Path] = StoreOpt,
+    context: int = typer.Option(0, "--context", "-C", min=0, help="Lines before and after each one."),
+) -> None:
+    """Print the log lines a finding cites, from the file that holds them now (rotated or
+    compressed since: found by its first bytes). grep's layout: path:line: for the line
+    itself, path-line- for context. Control characters are escaped.
+
+    Example: logscope show 4a590b9648291a39:188 --context 2
+    """
+    from . import sources
+
+    with guard():
+        manifest = Store(store).require().manifest()
+        for ref in refs:
+            source, _, line = ref.rpartition(":")
+            if not line.isdigit() or int(line) < 1:
+                raise typer.BadParameter(f"{ref!r}: give SOURCE:LINE, such as 4a590b9648291a39:188")
+            path, lines = sources.lines_of(manifest, source, int(line), context)
+            for n, text in lines:
+                sep = ":" if n == int(line) else "-"
+                sys.stdout.write(f"{report.term_safe(path)}{sep}{n}{sep} {report.term_safe(text)}\n")
+
+
+@app.command()
 def status(store: Optional[Path] = StoreOpt, fmt: Fmt = typer.Option(Fmt.text, "--format", help="text or json.")) -> None:
     """Show what the store holds: time span, hosts, sources, events by kind,
     unparsed lines by reason, and the check lines read = events + unparsed + skipped.

@@ -313,3 +313,61 @@ def looks_binary(data: bytes) -> bool:
     sample = data[:8192]
     bad = sum(1 for b in sample if b < 9 or 13 < b < 32)
     return bad > len(sample) * 0.05
+
+
+def locate(rec: dict) -> str | None:
+    """The file that holds a source's lines now, for a manifest record ``rec``: the first of the
+    paths it was read from, or of their rotation siblings (``mail.log.1``, ``mail.log.2.gz`` ...),
+    whose first bytes are still the source's. None when none is (rotated out and deleted)."""
+    tried: list[str] = []
+    for p in rec.get("paths") or []:
+        if p == "<stdin>":
+            continue
+        siblings = sorted(glob.glob(glob.escape(rotation_base(p)) + "*"), key=rotation_key, reverse=True)
+        tried.extend(c for c in [p, *siblings] if c not in tried)
+    n = rec.get("head_len", 0)
+    for c in tried:
+        try:
+            stream, _, kind = open_binary(_stat_source(c))
+        except UnreadableSource:
+            continue
+        try:
+            head = read_head(stream, c, kind)
+        except UnreadableSource:
+            continue
+        finally:
+            stream.close()
+        if n <= len(head) and digest(head, n) == rec.get("head_hash"):
+            return c
+    return None
+
+
+def read_lines(path: str, first: int, last: int) -> list[tuple[int, str]]:
+    """Lines ``first`` .. ``last`` (1-based, as ``line_no`` counts them) of a file, decompressed;
+    bytes that are not UTF-8 come back as ``\\xNN``."""
+    stream, _, _ = open_binary(_stat_source(path))
+    out = []
+    try:
+        for n, raw in enumerate(stream, 1):
+            if n > last:
+                break
+            if n >= first:
+                out.append((n, raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace")))
+    finally:
+        stream.close()
+    return out
+
+
+def lines_of(manifest: dict, source: str, line_no: int, context: int = 0) -> tuple[str, list[tuple[int, str]]]:
+    """The file that holds a store's source now and its lines ``line_no`` ± ``context``: what a
+    finding's example ``source:line_no`` points at. ``source`` is a source id or a unique prefix."""
+    ids = [s for s in manifest["sources"] if s.startswith(source)] if source else []
+    if len(ids) != 1:
+        what = "no source" if not ids else f"{len(ids)} sources"
+        raise NoSources(f"{what} in the store with id {source!r}; logscope status lists them")
+    rec = manifest["sources"][ids[0]]
+    path = locate(rec)
+    if path is None:
+        raise UnreadableSource(f"source {ids[0]} was read from {', '.join(rec.get('paths') or ['?'])}; no file there holds it "
+                               "any more (rotated out and deleted?)")
+    return path, read_lines(path, max(1, line_no - context), line_no + context)

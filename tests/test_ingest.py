@@ -260,6 +260,35 @@ def test_directory_and_glob_skip_files_that_are_not_logs(tmp_path):
     assert {Path(s.path).name: s.state for s in rep.sources}["README"] == "new"
 
 
+def test_show_prints_the_cited_line_after_rotation(tmp_path):
+    """logscope show SOURCE:LINE prints the line a finding cites, from wherever the file is now."""
+    lines = log_lines(30)
+    lines[11] = "Nov 27 10:00:11 mx postfix/smtpd[7]: warning: hostile \x1b[31mred\x07 HELO"
+    log = write(tmp_path / "mail.log", lines)
+    logscope.ingest([str(log)], tmp_path / "st", tz="UTC")
+    sid = json.loads(cli("status", "--format", "json", "--store", str(tmp_path / "st")).stdout)["sources"][0]["id"]
+    store = ["--store", str(tmp_path / "st")]
+
+    r = cli("show", f"{sid}:5", "-C", "1", *store)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == [f"{log}-4- {lines[3]}", f"{log}:5: {lines[4]}", f"{log}-6- {lines[5]}"]
+    r = cli("show", f"{sid[:6]}:12", *store)  # a prefix of the id; control characters escaped
+    assert r.stdout.decode() == f"{log}:12: Nov 27 10:00:11 mx postfix/smtpd[7]: warning: hostile \\x1b[31mred\\x07 HELO\n"
+
+    # rotated and compressed since: found by its first bytes among mail.log's siblings
+    rotated = tmp_path / "mail.log.1.gz"
+    rotated.write_bytes(gzip.compress(log.read_bytes()))
+    write(log, log_lines(5, dt.datetime(2026, 11, 28, 10)))  # a new live file with other lines
+    r = cli("show", f"{sid}:30", *store)
+    assert r.stdout.decode() == f"{rotated}:30: {lines[29]}\n", r.stderr
+
+    rotated.unlink()
+    r = cli("show", f"{sid}:30", *store)
+    assert r.returncode == 2 and b"rotated out and deleted" in r.stderr
+    r = cli("show", "ffffffff:1", *store)
+    assert r.returncode == 2 and b"no source" in r.stderr
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a mode-000 file")
 def test_permission_denied(tmp_path):
     p = write(tmp_path / "secret.log", log_lines(3))

@@ -171,7 +171,12 @@ def layout(doc: dict) -> list[tuple]:
             b.append(("p", "No findings."))
         for tb in s["tables"]:
             b.append(table(tb["title"], tb["columns"], tb["rows"]))
+    if any(f.get("examples") for f in doc["findings"]):
+        b.append(("note", SHOW_HINT))
     return b
+
+
+SHOW_HINT = "Lines are cited as SOURCE:LINE; logscope show SOURCE:LINE prints them from the log file."
 
 
 def _rank(f: dict) -> int:
