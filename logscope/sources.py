@@ -367,6 +367,8 @@ def lines_of(manifest: dict, source: str, line_no: int, context: int = 0) -> tup
         raise NoSources(f"{what} in the store with id {source!r}; logscope status lists them")
     rec = manifest["sources"][ids[0]]
     path = locate(rec)
+    if path is None and set(rec.get("paths") or []) <= {"<stdin>"}:
+        raise UnreadableSource(f"source {ids[0]} was read from standard input, and the store keeps parsed fields, not the lines")
     if path is None:
         raise UnreadableSource(f"source {ids[0]} was read from {', '.join(rec.get('paths') or ['?'])}; no file there holds it "
                                "any more (rotated out and deleted?)")

@@ -287,6 +287,10 @@ def test_show_prints_the_cited_line_after_rotation(tmp_path):
     assert r.returncode == 2 and b"rotated out and deleted" in r.stderr
     r = cli("show", "ffffffff:1", *store)
     assert r.returncode == 2 and b"no source" in r.stderr
+    cli("ingest", "--tz", "UTC", *store, "-", stdin="".join(l + "\n" for l in log_lines(3, dt.datetime(2026, 11, 29))).encode())
+    piped = [s["id"] for s in json.loads(cli("status", "--format", "json", *store).stdout)["sources"] if s["id"] != sid]
+    r = cli("show", f"{piped[0]}:1", *store)
+    assert r.returncode == 2 and b"standard input" in r.stderr
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read a mode-000 file")
