@@ -152,10 +152,8 @@ def _find(manifest: dict, head: bytes) -> tuple[str | None, dict | None]:
     """The manifest source whose recorded head is a prefix of ``head``."""
     best = (None, None)
     for sid, rec in manifest["sources"].items():
-        n = rec["head_len"]
-        if n <= len(head) and sources.digest(head, n) == rec["head_hash"]:
-            if best[1] is None or n > best[1]["head_len"]:
-                best = (sid, rec)
+        if sources.holds(rec, head) and (best[1] is None or rec["head_len"] > best[1]["head_len"]):
+            best = (sid, rec)
     return best
 
 

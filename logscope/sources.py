@@ -72,6 +72,13 @@ def digest(head: bytes, n: int | None = None) -> str:
     return hashlib.sha256(head if n is None else head[:n]).hexdigest()
 
 
+def holds(rec: dict, head: bytes) -> bool:
+    """True when ``head`` (a file's first decompressed bytes) begins with the head the manifest
+    record ``rec`` was taken from: the file is that source, grown, renamed or compressed since."""
+    n = rec["head_len"]
+    return n <= len(head) and digest(head, n) == rec["head_hash"]
+
+
 def rotation_key(path: str) -> tuple:
     """Sort key within a rotated set: oldest first, the live file last."""
     m = _ROTATED.match(os.path.basename(path))
@@ -325,7 +332,6 @@ def locate(rec: dict) -> str | None:
             continue
         siblings = sorted(glob.glob(glob.escape(rotation_base(p)) + "*"), key=rotation_key, reverse=True)
         tried.extend(c for c in [p, *siblings] if c not in tried)
-    n = rec.get("head_len", 0)
     for c in tried:
         try:
             stream, _, kind = open_binary(_stat_source(c))
@@ -337,7 +343,7 @@ def locate(rec: dict) -> str | None:
             continue
         finally:
             stream.close()
-        if n <= len(head) and digest(head, n) == rec.get("head_hash"):
+        if holds(rec, head):
             return c
     return None
 
