@@ -36,6 +36,10 @@ def __getattr__(name: str):
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# said once wherever findings cite lines (their examples) as SOURCE:LINE
+SHOW_HINT = "Lines are cited as SOURCE:LINE; logscope show SOURCE:LINE prints them from the log file."
+
+
 def term_safe(value: Any) -> str:
     """A log-derived value as text that a terminal will only display."""
     if value is None:

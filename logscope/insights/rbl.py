@@ -518,7 +518,7 @@ def render_findings(out, findings: list[dict], empty: str = "no findings: every 
         if f.get("action"):
             out.print(report.Text(f"    fix: {report.term_safe(f['action'])}"))
     if any(f["examples"] for f in findings):
-        out.print(report.Text("(lines: SOURCE:LINE; logscope show SOURCE:LINE prints them from the log file)"))
+        out.print(report.Text(report.SHOW_HINT))
 
 
 CSV_COLUMNS = ["zone", "status", "rejects", "reject_warnings", "clients", "nets", "share", "only_this_zone", "listings",

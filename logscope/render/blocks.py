@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import report
+
 PCT_COLUMNS = {"share", "hit_rate", "coverage", "error_share", "good_share"}
 NUM_RIGHT = (int, float)
 MEASURE_LABELS = [
@@ -172,11 +174,8 @@ def layout(doc: dict) -> list[tuple]:
         for tb in s["tables"]:
             b.append(table(tb["title"], tb["columns"], tb["rows"]))
     if any(f.get("examples") for f in doc["findings"]):
-        b.append(("note", SHOW_HINT))
+        b.append(("note", report.SHOW_HINT))
     return b
-
-
-SHOW_HINT = "Lines are cited as SOURCE:LINE; logscope show SOURCE:LINE prints them from the log file."
 
 
 def _rank(f: dict) -> int:
